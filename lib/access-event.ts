@@ -1,0 +1,67 @@
+/** How a caller authenticated; containment depends on it. */
+export type IdentityType =
+  | 'iam-user-key'
+  | 'iam-user-temporary'
+  | 'assumed-role'
+  | 'anonymous'
+  | 'cross-account'
+  | 'aws-service'
+  | 'root'
+  | 'federated'
+  | 'unknown';
+
+/** What an S3 data event did, reduced to the operations the detector counts. */
+export type Operation =
+  | 'get'
+  | 'head'
+  | 'list'
+  | 'put'
+  | 'delete'
+  | 'delete-version'
+  | 'delete-batch'
+  | 'other';
+
+/**
+ * Who made a call. `principal` is what familiarity is learned on (the IAM user, or the role for a
+ * role session, whose keys rotate hourly); `actor` is what containment acts on (the key or the
+ * session that did it).
+ */
+export interface Identity {
+  type: IdentityType;
+  principal: string;
+  actor: string;
+  /** The IAM user's long-term key, learned on its own: a user's key never seen before is a signal. */
+  longTermKey?: string;
+  accessKeyId?: string;
+  principalId?: string;
+  arn?: string;
+  accountId?: string;
+  userName?: string;
+  roleArn?: string;
+  roleName?: string;
+  sessionName?: string;
+  /** The AWS service that made the call on the caller's behalf (`invokedBy`). */
+  invokedBy?: string;
+}
+
+/** One S3 data event, validated and normalised from a CloudTrail record. */
+export interface AccessEvent {
+  eventId: string;
+  /** Milliseconds since the epoch (CloudTrail's `eventTime`, second resolution). */
+  eventTime: number;
+  eventName: string;
+  operation: Operation;
+  identity: Identity;
+  bucket?: string;
+  objectKey?: string;
+  versionId?: string;
+  bytesOut: number;
+  bytesIn: number;
+  errorCode?: string;
+  sourceIp: string;
+  userAgent: string;
+  toolFamily: string;
+  requestId?: string;
+  recipientAccountId?: string;
+  region?: string;
+}

@@ -1,0 +1,191 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from './duration.ts';
+import { KeysentryError, UsageError } from './errors.ts';
+import { replayLogs, type ReplayOptions } from './replay.ts';
+import { formatIncidentTable, formatSummary } from './replay-format.ts';
+import { SCENARIO_NAMES, simulateScenario, type ScenarioName } from './simulator/index.ts';
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
+export const USAGE = `keysentry — stops a stolen S3 access key in the first minute of an attack
+
+Usage:
+  keysentry replay [options] PATH...     replay CloudTrail log files (.json, .json.gz, NDJSON, folders)
+  keysentry simulate SCENARIO OUTDIR     write simulated CloudTrail logs (${SCENARIO_NAMES.join(', ')})
+  keysentry demo                         simulate the breach and replay it (no AWS account needed)
+
+Replay options:
+  --json                      one JSON object per incident per line, then {"summary":…}
+  --batch-window DURATION     event time per intake batch (default 10s)
+  --warmup DURATION           learn only, for this long from the first event (default 14d)
+  --reorder DURATION          wait this long for late records (default 15m)
+  --page-threshold N          score that pages (default 50)
+  --contain-threshold N       score that contains (default 75)
+  --protect PATTERN           never contain this ARN/user/role/key (repeatable, * wildcard)
+  --dry-run                   page "would have contained" instead of containing
+  --include-service-calls     also score calls AWS services make themselves
+
+Simulate options:
+  --seed N  --days N  --scale N  --start ISO-DATE  --attacker-rate N (objects/s)
+`;
+
+async function runReplay(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      'batch-window': { type: 'string' },
+      warmup: { type: 'string' },
+      reorder: { type: 'string' },
+      'page-threshold': { type: 'string' },
+      'contain-threshold': { type: 'string' },
+      protect: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', default: false },
+      'include-service-calls': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('replay needs at least one PATH');
+  const number = (text: string | undefined, option: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0 || value > 100) throw new UsageError(`${option}: "${text}" is not a score 0–100`);
+    return value;
+  };
+  const policy: ReplayOptions['policy'] = { dryRun: values['dry-run'] };
+  const pageThreshold = number(values['page-threshold'], '--page-threshold');
+  const containThreshold = number(values['contain-threshold'], '--contain-threshold');
+  if (pageThreshold !== undefined) policy.pageThreshold = pageThreshold;
+  if (containThreshold !== undefined) policy.containThreshold = containThreshold;
+  if (values.protect) policy.protectedPrincipals = values.protect;
+  const progress = makeProgress(io, !values.json || io.stderr.isTTY === true);
+  const result = await replayLogs({
+    paths: positionals,
+    batchWindowMs: values['batch-window'] ? parseDuration(values['batch-window'], '--batch-window') : undefined,
+    warmupMs: values.warmup ? parseDuration(values.warmup, '--warmup') : undefined,
+    reorderMs: values.reorder ? parseDuration(values.reorder, '--reorder') : undefined,
+    policy,
+    normalize: { includeServiceCalls: values['include-service-calls'] },
+    onProgress: progress.update,
+  });
+  progress.done();
+  if (values.json) {
+    for (const incident of result.incidents) io.stdout.write(`${JSON.stringify(incident)}\n`);
+    io.stdout.write(`${JSON.stringify({ summary: result.summary })}\n`);
+  } else {
+    io.stdout.write(formatIncidentTable(result.incidents));
+    io.stdout.write(formatSummary(result.summary));
+  }
+  return 0;
+}
+
+/** A progress bar on stderr, drawn only when stderr is a terminal. */
+function makeProgress(io: CliIo, wanted: boolean) {
+  const active = wanted && io.stderr.isTTY === true;
+  let lastDraw = 0;
+  return {
+    update: ({ bytesDone, bytesTotal, events }: { bytesDone: number; bytesTotal: number; events: number }) => {
+      if (!active) return;
+      const now = Date.now();
+      if (now - lastDraw < 100 && bytesDone < bytesTotal) return;
+      lastDraw = now;
+      const fraction = bytesTotal === 0 ? 1 : bytesDone / bytesTotal;
+      const filled = Math.round(fraction * 30);
+      io.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${events.toLocaleString('en-US')} events`);
+    },
+    done: () => {
+      if (active) io.stderr.write('\n');
+    },
+  };
+}
+
+async function runSimulate(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      seed: { type: 'string' },
+      days: { type: 'string' },
+      scale: { type: 'string' },
+      start: { type: 'string' },
+      'attacker-rate': { type: 'string' },
+    },
+  });
+  const [scenario, outDir] = positionals;
+  if (scenario === undefined || outDir === undefined || positionals.length !== 2) {
+    throw new UsageError('simulate needs SCENARIO and OUTDIR');
+  }
+  if (!SCENARIO_NAMES.includes(scenario as ScenarioName)) {
+    throw new UsageError(`unknown scenario "${scenario}"; one of: ${SCENARIO_NAMES.join(', ')}`);
+  }
+  const positive = (text: string | undefined, option: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${option}: "${text}" must be a positive number`);
+    return value;
+  };
+  const manifest = await simulateScenario(scenario as ScenarioName, outDir, {
+    seed: positive(values.seed, '--seed'),
+    days: positive(values.days, '--days'),
+    scale: positive(values.scale, '--scale'),
+    start: values.start,
+    attackerRate: positive(values['attacker-rate'], '--attacker-rate'),
+  });
+  io.stdout.write(
+    `Wrote ${manifest.records.toLocaleString('en-US')} records in ${manifest.files.toLocaleString('en-US')} files to ${outDir} (${manifest.start} .. ${manifest.end})\n` +
+      (manifest.attack ? `Attack: ${manifest.attack.label} from ${manifest.attack.start}: ${manifest.attack.description}\n` : 'No attack in this scenario.\n'),
+  );
+  return 0;
+}
+
+async function runDemo(io: CliIo): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'keysentry-demo-'));
+  try {
+    io.stdout.write('Simulating three weeks of CloudTrail logs with the breach on day 15…\n');
+    await runSimulate(['breach', dir], io);
+    io.stdout.write('\nReplaying them through keysentry (14 days of warm-up, then detection):\n\n');
+    return await runReplay([join(dir, 'AWSLogs')], io);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one keysentry command; returns the process exit code (2 for usage errors). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'replay':
+        return await runReplay(rest, io);
+      case 'simulate':
+        return await runSimulate(rest, io);
+      case 'demo':
+        return await runDemo(io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`keysentry: ${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof KeysentryError) {
+      io.stderr.write(`keysentry: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

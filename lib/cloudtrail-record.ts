@@ -1,0 +1,162 @@
+import type { AccessEvent, Operation } from './access-event.ts';
+import { classifyUserAgent } from './caller-origin.ts';
+import { resolveIdentity, type UserIdentityRecord } from './identity.ts';
+
+/** Why a record was read but not scored: expected traffic that is simply not the detector's. */
+export type SkipReason = 'management-event' | 'non-s3-source' | 'aws-service-call' | 'unsupported-s3-event';
+
+/** Why a record could not be used: damaged or unknown input, counted and reported. */
+export type RejectReason =
+  | 'not-an-object'
+  | 'missing-eventTime'
+  | 'invalid-eventTime'
+  | 'missing-eventVersion'
+  | 'unknown-eventVersion'
+  | 'missing-eventSource'
+  | 'missing-eventName'
+  | 'missing-eventID'
+  | 'missing-userIdentity'
+  | 'unsupported-envelope';
+
+export type RecordOutcome =
+  | { kind: 'event'; event: AccessEvent }
+  | { kind: 'skipped'; reason: SkipReason }
+  | { kind: 'rejected'; reason: RejectReason };
+
+export interface NormalizeOptions {
+  /** Score calls that AWS services make themselves (CloudTrail writing its log files); off by default. */
+  includeServiceCalls?: boolean;
+}
+
+const OPERATIONS: Readonly<Record<string, Operation>> = {
+  GetObject: 'get',
+  GetObjectTorrent: 'get',
+  SelectObjectContent: 'get',
+  HeadObject: 'head',
+  GetObjectAttributes: 'head',
+  GetObjectAcl: 'head',
+  GetObjectTagging: 'head',
+  GetObjectRetention: 'head',
+  GetObjectLegalHold: 'head',
+  ListObjects: 'list',
+  ListObjectsV2: 'list',
+  ListObjectVersions: 'list',
+  ListParts: 'list',
+  PutObject: 'put',
+  CopyObject: 'put',
+  PostObject: 'put',
+  CreateMultipartUpload: 'put',
+  UploadPart: 'put',
+  UploadPartCopy: 'put',
+  CompleteMultipartUpload: 'put',
+  RestoreObject: 'other',
+  PutObjectAcl: 'other',
+  PutObjectTagging: 'other',
+  PutObjectRetention: 'other',
+  PutObjectLegalHold: 'other',
+  DeleteObjectTagging: 'other',
+  AbortMultipartUpload: 'other',
+  DeleteObject: 'delete',
+  DeleteObjects: 'delete-batch',
+};
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+const byteCount = (value: unknown): number => {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+};
+
+/**
+ * Validates one CloudTrail record (a log file entry, an NDJSON line, or the `detail` of an
+ * EventBridge "AWS API Call via CloudTrail" envelope, which is unwrapped here) and normalises an S3
+ * data event to an `AccessEvent`. Management events, other services and AWS services writing on
+ * their own behalf are skipped with a reason; damaged records are rejected with a reason. It never
+ * throws on bad input.
+ */
+export function normalizeRecord(input: unknown, options: NormalizeOptions = {}): RecordOutcome {
+  if (!isObject(input)) return { kind: 'rejected', reason: 'not-an-object' };
+  let record = input;
+  if ('detail-type' in input || ('detail' in input && 'source' in input)) {
+    if (input['detail-type'] !== 'AWS API Call via CloudTrail' || !isObject(input.detail)) {
+      return { kind: 'rejected', reason: 'unsupported-envelope' };
+    }
+    record = input.detail;
+  }
+
+  const eventVersion = text(record.eventVersion);
+  if (!eventVersion) return { kind: 'rejected', reason: 'missing-eventVersion' };
+  if (!eventVersion.startsWith('1.')) return { kind: 'rejected', reason: 'unknown-eventVersion' };
+  const rawTime = text(record.eventTime);
+  if (!rawTime) return { kind: 'rejected', reason: 'missing-eventTime' };
+  const eventTime = Date.parse(rawTime);
+  if (!Number.isFinite(eventTime)) return { kind: 'rejected', reason: 'invalid-eventTime' };
+  const eventSource = text(record.eventSource);
+  if (!eventSource) return { kind: 'rejected', reason: 'missing-eventSource' };
+  const eventName = text(record.eventName);
+  if (!eventName) return { kind: 'rejected', reason: 'missing-eventName' };
+  const eventId = text(record.eventID);
+  if (!eventId) return { kind: 'rejected', reason: 'missing-eventID' };
+  if (!isObject(record.userIdentity)) return { kind: 'rejected', reason: 'missing-userIdentity' };
+
+  if (eventSource !== 's3.amazonaws.com') return { kind: 'skipped', reason: 'non-s3-source' };
+  // Records before eventVersion 1.07 carry no eventCategory: the event name decides.
+  const category = text(record.eventCategory);
+  if (category === 'Management' || record.managementEvent === true) {
+    return { kind: 'skipped', reason: 'management-event' };
+  }
+  const baseOperation = OPERATIONS[eventName];
+  if (baseOperation === undefined) {
+    return { kind: 'skipped', reason: category === 'Data' ? 'unsupported-s3-event' : 'management-event' };
+  }
+
+  const sourceIp = text(record.sourceIPAddress) ?? 'unknown';
+  const recipientAccountId = text(record.recipientAccountId);
+  const identity = resolveIdentity(record.userIdentity as UserIdentityRecord, sourceIp, recipientAccountId);
+  if (identity.type === 'aws-service' && !options.includeServiceCalls) {
+    return { kind: 'skipped', reason: 'aws-service-call' };
+  }
+
+  const request = isObject(record.requestParameters) ? record.requestParameters : {};
+  const extra = isObject(record.additionalEventData) ? record.additionalEventData : {};
+  const versionId = text(request.versionId);
+  const operation = baseOperation === 'delete' && versionId ? 'delete-version' : baseOperation;
+  const userAgent = text(record.userAgent) ?? '';
+  const bucket = text(request.bucketName) ?? bucketFromResources(record.resources);
+  return {
+    kind: 'event',
+    event: {
+      eventId,
+      eventTime,
+      eventName,
+      operation,
+      identity,
+      bucket,
+      objectKey: text(request.key),
+      versionId,
+      bytesOut: byteCount(extra.bytesTransferredOut),
+      bytesIn: byteCount(extra.bytesTransferredIn),
+      errorCode: text(record.errorCode),
+      sourceIp,
+      userAgent,
+      toolFamily: classifyUserAgent(userAgent),
+      requestId: text(record.requestID),
+      recipientAccountId,
+      region: text(record.awsRegion),
+    },
+  };
+}
+
+function bucketFromResources(resources: unknown): string | undefined {
+  if (!Array.isArray(resources)) return undefined;
+  for (const resource of resources) {
+    if (isObject(resource) && resource.type === 'AWS::S3::Bucket') {
+      const arn = text(resource.ARN);
+      if (arn) return arn.slice(arn.lastIndexOf(':') + 1);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,22 @@
+/**
+ * Named errors of keysentry. Each carries the underlying `cause` so that a log line or a page can
+ * say what really failed (an SDK error, a parse error) without string matching.
+ */
+export class KeysentryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value is missing or invalid; raised once, at start-up. */
+export class ConfigError extends KeysentryError {}
+
+/** A log file or message could not be read as CloudTrail input. */
+export class InputError extends KeysentryError {}
+
+/** A command-line usage error: the message is shown to the user with the usage text. */
+export class UsageError extends KeysentryError {}
+
+/** The store failed after retries. */
+export class StoreError extends KeysentryError {}

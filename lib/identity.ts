@@ -1,0 +1,98 @@
+import type { Identity, IdentityType } from './access-event.ts';
+
+/** The fields of CloudTrail's `userIdentity` that keysentry reads; every lookup has a default. */
+export interface UserIdentityRecord {
+  type?: unknown;
+  principalId?: unknown;
+  arn?: unknown;
+  accountId?: unknown;
+  accessKeyId?: unknown;
+  userName?: unknown;
+  invokedBy?: unknown;
+  sessionContext?: {
+    sessionIssuer?: { type?: unknown; arn?: unknown; userName?: unknown; principalId?: unknown };
+  };
+}
+
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/**
+ * Resolves who made a call from a CloudTrail `userIdentity`. Familiarity is learned on the
+ * principal (the IAM user, or the issuing role for a role session, because session keys rotate
+ * hourly), containment acts on the key or session. `ASIA…` does not mean a role: IAM users in the
+ * console and after `GetSessionToken` carry ASIA keys too, so the type comes from `type`, never
+ * from the key prefix alone. Without an access key the actor falls back to the principal id or
+ * ARN, then to account and source IP (anonymous and cross-account callers).
+ */
+export function resolveIdentity(
+  userIdentity: UserIdentityRecord,
+  sourceIp: string,
+  recipientAccountId?: string,
+): Identity {
+  const type = str(userIdentity.type) ?? 'Unknown';
+  const accessKeyId = str(userIdentity.accessKeyId);
+  const arn = str(userIdentity.arn);
+  const principalId = str(userIdentity.principalId);
+  const accountId = str(userIdentity.accountId);
+  const invokedBy = str(userIdentity.invokedBy);
+  const base = { accessKeyId, arn, principalId, accountId, invokedBy };
+
+  if (type === 'AWSService') {
+    const service = invokedBy ?? sourceIp;
+    return { ...base, type: 'aws-service', principal: `service:${service}`, actor: `service:${service}` };
+  }
+  if (type === 'AWSAccount') {
+    if (!principalId || accountId === 'ANONYMOUS_PRINCIPAL') {
+      return { ...base, type: 'anonymous', principal: `anonymous:${sourceIp}`, actor: `anonymous:${sourceIp}` };
+    }
+    const who = `account:${accountId ?? 'unknown'}/${principalId}`;
+    return { ...base, type: 'cross-account', principal: who, actor: accessKeyId ?? who };
+  }
+
+  const foreign =
+    accountId !== undefined && recipientAccountId !== undefined && accountId !== recipientAccountId;
+  const fallbackActor = accessKeyId ?? arn ?? principalId ?? `account:${accountId ?? 'unknown'}/${sourceIp}`;
+  const typed = (identityType: IdentityType): IdentityType => (foreign ? 'cross-account' : identityType);
+
+  if (type === 'IAMUser') {
+    const userName = str(userIdentity.userName) ?? arn?.split('/').pop();
+    const principal = arn ?? principalId ?? fallbackActor;
+    const longTerm = accessKeyId?.startsWith('AKIA') === true;
+    return {
+      ...base,
+      type: typed(longTerm || accessKeyId === undefined ? 'iam-user-key' : 'iam-user-temporary'),
+      principal,
+      actor: fallbackActor,
+      userName,
+      longTermKey: longTerm ? accessKeyId : undefined,
+    };
+  }
+  if (type === 'AssumedRole') {
+    const issuer = userIdentity.sessionContext?.sessionIssuer;
+    const roleArn = str(issuer?.arn) ?? roleArnFromSessionArn(arn);
+    const sessionName = arn?.split('/').slice(2).join('/') || principalId?.split(':')[1];
+    return {
+      ...base,
+      type: typed('assumed-role'),
+      principal: roleArn ?? arn ?? fallbackActor,
+      actor: fallbackActor,
+      roleArn,
+      roleName: str(issuer?.userName) ?? roleArn?.split('/').pop(),
+      sessionName,
+    };
+  }
+  if (type === 'Root') {
+    return { ...base, type: typed('root'), principal: arn ?? fallbackActor, actor: fallbackActor };
+  }
+  if (['FederatedUser', 'WebIdentityUser', 'SAMLUser', 'IdentityCenterUser'].includes(type)) {
+    return { ...base, type: typed('federated'), principal: arn ?? principalId ?? fallbackActor, actor: fallbackActor };
+  }
+  return { ...base, type: typed('unknown'), principal: arn ?? principalId ?? fallbackActor, actor: fallbackActor };
+}
+
+/** `arn:aws:sts::123:assumed-role/Role/session` → `arn:aws:iam::123:role/Role`. */
+function roleArnFromSessionArn(arn: string | undefined): string | undefined {
+  const match = arn?.match(/^arn:(aws[\w-]*):sts::(\d+):assumed-role\/([^/]+)\//);
+  return match ? `arn:${match[1]}:iam::${match[2]}:role/${match[3]}` : undefined;
+}

@@ -1,0 +1,60 @@
+import type { Identity, IdentityType } from './access-event.ts';
+import { hash53 } from './hash.ts';
+import type { Action, ContainmentBlock } from './policy.ts';
+import type { Reason } from './scoring.ts';
+
+/** Where an incident is in its life: open until an on-call engineer acknowledges and releases it. */
+export type IncidentStatus = 'open' | 'contained' | 'containment-failed' | 'acknowledged' | 'released';
+
+/** What the on-call engineer needs to judge an incident without opening a console. */
+export interface Evidence {
+  gets: number;
+  deletes: number;
+  lists: number;
+  errors: number;
+  bytesOut: number;
+  distinctObjects: number;
+  buckets: string[];
+  sampleObjects: string[];
+  sourceIps: string[];
+  userAgents: string[];
+}
+
+/** One incident per actor and cool-down: repeats update it rather than open another. */
+export interface Incident {
+  incidentId: string;
+  actor: string;
+  principal: string;
+  identityType: IdentityType;
+  accessKeyId?: string;
+  identity: Identity;
+  status: IncidentStatus;
+  action: Exclude<Action, 'none'>;
+  blockedBy?: ContainmentBlock;
+  score: number;
+  reasons: Reason[];
+  firstEventTime: number;
+  /** Time of the decision that set `action` (a page escalated to containment moves it). */
+  decisionTime: number;
+  firstDecisionTime: number;
+  updatedTime: number;
+  evidence: Evidence;
+  /** Optimistic-lock counter for conditional updates. */
+  revision: number;
+}
+
+const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+
+/**
+ * A short incident id that fits an SMS and reads aloud (no 0/O, 1/I): derived from the actor and
+ * the decision time, so that two invocations deciding on the same burst compute the same id.
+ */
+export function makeIncidentId(actor: string, decisionTime: number): string {
+  let value = hash53(`${actor}|${decisionTime}`);
+  let id = '';
+  for (let i = 0; i < 6; i++) {
+    id += ALPHABET[value % ALPHABET.length];
+    value = Math.floor(value / ALPHABET.length);
+  }
+  return `KS-${id}`;
+}

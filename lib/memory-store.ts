@@ -1,0 +1,121 @@
+import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
+import type { Incident } from './incident.ts';
+import type { DetectorStore, TuningState } from './store.ts';
+import { createWindowStats, mergeWindowStats, type WindowStats } from './window-counter.ts';
+
+/**
+ * The in-memory store: what `keysentry replay` and the unit tests run on. Same contract as the
+ * DynamoDB store; a single process needs no locking.
+ */
+export class MemoryStore implements DetectorStore {
+  private readonly windows = new Map<string, Map<number, WindowStats>>();
+  private readonly baselines = new Map<string, Baseline>();
+  private readonly incidents = new Map<string, Incident>();
+  private readonly latestIncidentByActor = new Map<string, string>();
+  private tuning: TuningState | undefined;
+
+  async addWindows(deltas: readonly WindowStats[]): Promise<WindowStats[]> {
+    return deltas.map((delta) => {
+      let byWindow = this.windows.get(delta.actor);
+      if (byWindow === undefined) {
+        byWindow = new Map();
+        this.windows.set(delta.actor, byWindow);
+      }
+      let stored = byWindow.get(delta.window);
+      if (stored === undefined) {
+        stored = createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window);
+        byWindow.set(delta.window, stored);
+      }
+      return mergeWindowStats(stored, delta);
+    });
+  }
+
+  async getWindows(actor: string, fromWindow: number, toWindow: number): Promise<WindowStats[]> {
+    const byWindow = this.windows.get(actor);
+    if (byWindow === undefined) return [];
+    const found: WindowStats[] = [];
+    for (let window = fromWindow; window <= toWindow; window++) {
+      const stats = byWindow.get(window);
+      if (stats !== undefined) found.push(stats);
+    }
+    return found;
+  }
+
+  async *scanWindows(fromWindow: number, toWindow: number): AsyncIterable<WindowStats> {
+    for (const byWindow of this.windows.values()) {
+      for (const stats of byWindow.values()) {
+        if (stats.window >= fromWindow && stats.window <= toWindow) yield stats;
+      }
+    }
+  }
+
+  async pruneWindows(beforeWindow: number): Promise<void> {
+    for (const [actor, byWindow] of this.windows) {
+      for (const window of byWindow.keys()) {
+        if (window < beforeWindow) byWindow.delete(window);
+      }
+      if (byWindow.size === 0) this.windows.delete(actor);
+    }
+  }
+
+  async getBaselines(ids: readonly string[]): Promise<Map<string, Baseline>> {
+    const found = new Map<string, Baseline>();
+    for (const id of ids) {
+      const baseline = this.baselines.get(id);
+      if (baseline !== undefined) found.set(id, baseline);
+    }
+    return found;
+  }
+
+  async recordSightings(sightings: readonly Sighting[]): Promise<void> {
+    for (const sighting of sightings) {
+      this.baselines.set(sighting.id, applySighting(this.baselines.get(sighting.id), sighting).baseline);
+    }
+  }
+
+  async setVolumeBaselines(volumes: ReadonlyMap<string, VolumeBaseline>): Promise<void> {
+    for (const [id, volume] of volumes) {
+      const baseline = this.baselines.get(id);
+      if (baseline !== undefined) baseline.volume = volume;
+    }
+  }
+
+  async *listBaselines(): AsyncIterable<Baseline> {
+    yield* this.baselines.values();
+  }
+
+  async getTuning(): Promise<TuningState | undefined> {
+    return this.tuning;
+  }
+
+  async saveTuning(state: TuningState): Promise<void> {
+    this.tuning = state;
+  }
+
+  async openIncident(candidate: Incident, cooldownMs: number): Promise<{ incident: Incident; created: boolean }> {
+    const latestId = this.latestIncidentByActor.get(candidate.actor);
+    const latest = latestId === undefined ? undefined : this.incidents.get(latestId);
+    if (latest !== undefined && candidate.decisionTime - latest.updatedTime < cooldownMs) {
+      return { incident: structuredClone(latest), created: false };
+    }
+    this.incidents.set(candidate.incidentId, structuredClone(candidate));
+    this.latestIncidentByActor.set(candidate.actor, candidate.incidentId);
+    return { incident: candidate, created: true };
+  }
+
+  async updateIncident(incident: Incident): Promise<boolean> {
+    const stored = this.incidents.get(incident.incidentId);
+    if (stored === undefined || stored.revision !== incident.revision - 1) return false;
+    this.incidents.set(incident.incidentId, structuredClone(incident));
+    return true;
+  }
+
+  async getIncident(incidentId: string): Promise<Incident | undefined> {
+    const stored = this.incidents.get(incidentId);
+    return stored === undefined ? undefined : structuredClone(stored);
+  }
+
+  async listIncidents(): Promise<Incident[]> {
+    return [...this.incidents.values()].map((incident) => structuredClone(incident));
+  }
+}

@@ -1,0 +1,46 @@
+import type { ReplayIncident, ReplaySummary } from './replay.ts';
+import type { Reason } from './scoring.ts';
+
+const formatNumber = (value: number): string =>
+  Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
+
+/** One reason as a person reads it: points, code, message, and the number against its limit. */
+export function formatReason(reason: Reason): string {
+  return `+${reason.points} ${reason.code}: ${reason.message} [value ${formatNumber(reason.value)}, threshold ${formatNumber(reason.threshold)}]`;
+}
+
+/** The readable incident table of `keysentry replay`. */
+export function formatIncidentTable(incidents: readonly ReplayIncident[]): string {
+  if (incidents.length === 0) return 'No incidents.\n';
+  const lines: string[] = [];
+  for (const incident of incidents) {
+    const action = incident.action === 'contain' ? 'CONTAIN' : incident.blockedBy ? `PAGE (not contained: ${incident.blockedBy})` : 'PAGE';
+    lines.push(
+      `${incident.incidentId}  ${action}  score ${incident.score}  decided ${incident.decisionTime}  (activity since ${incident.firstEventTime})`,
+      `  who:    ${incident.actor} — ${incident.identityType}, principal ${incident.principal}`,
+      `  before the decision: ${incident.getsBeforeDecision} objects read, ${incident.deletesBeforeDecision} deleted`,
+      ...incident.reasons.map((reason) => `  ${formatReason(reason)}`),
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The closing summary of `keysentry replay`: what was read, skipped and rejected, and why. */
+export function formatSummary(summary: ReplaySummary): string {
+  const byReason = (counts: Record<string, number>): string =>
+    Object.entries(counts)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => `${reason} ${formatNumber(n)}`)
+      .join(', ') || 'none';
+  const lines = [
+    `Read ${formatNumber(summary.files)} files, ${formatNumber(summary.records)} records (${summary.firstEventTime ?? '-'} .. ${summary.lastEventTime ?? '-'})`,
+    `Scored ${formatNumber(summary.events)} S3 data events of ${formatNumber(summary.actors)} actors in ${formatNumber(summary.batches)} batches, ${summary.tunings} tunings`,
+    `Skipped: ${byReason(summary.skipped)}; duplicates ${formatNumber(summary.duplicates)}; late beyond the reorder buffer ${formatNumber(summary.late)}`,
+    `Rejected: ${byReason(summary.rejected)}`,
+    ...Object.entries(summary.rejectedExamples).map(([reason, sources]) => `  ${reason}: e.g. ${sources.join(', ')}`),
+    `Incidents: ${summary.incidents} (${summary.contained} contained, ${summary.paged} paged)`,
+    `Elapsed ${formatNumber(summary.elapsedMs)} ms, ${formatNumber(summary.eventsPerSecond)} events/s`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,43 @@
+import type { Baseline, Sighting, VolumeBaseline } from './baseline.ts';
+import type { Incident } from './incident.ts';
+import type { WindowStats } from './window-counter.ts';
+
+/** What the weekly tuning learned for the whole fleet. */
+export interface TuningState {
+  version: number;
+  tunedAt: number;
+  /** Volume per window over every principal: the baseline of actors never seen. */
+  fleet?: VolumeBaseline;
+}
+
+/**
+ * The detector's state. Two implementations: in memory (replay, unit tests) and DynamoDB
+ * (production). Window totals are atomic across concurrent writers; an incident is created once.
+ */
+export interface DetectorStore {
+  /** Adds one delta per (actor, window) atomically and returns each window's totals after the add. */
+  addWindows(deltas: readonly WindowStats[]): Promise<WindowStats[]>;
+  /** The actor's stored windows in `[fromWindow, toWindow]`. */
+  getWindows(actor: string, fromWindow: number, toWindow: number): Promise<WindowStats[]>;
+  /** Every stored window in `[fromWindow, toWindow]`, for the tuning. */
+  scanWindows(fromWindow: number, toWindow: number): AsyncIterable<WindowStats>;
+  /** Drops windows older than `beforeWindow`. */
+  pruneWindows(beforeWindow: number): Promise<void>;
+  getBaselines(ids: readonly string[]): Promise<Map<string, Baseline>>;
+  /** Merges what a batch saw of principals and keys into their baselines. */
+  recordSightings(sightings: readonly Sighting[]): Promise<void>;
+  /** Replaces the volume part of baselines (weekly tuning). */
+  setVolumeBaselines(volumes: ReadonlyMap<string, VolumeBaseline>): Promise<void>;
+  listBaselines(): AsyncIterable<Baseline>;
+  getTuning(): Promise<TuningState | undefined>;
+  saveTuning(state: TuningState): Promise<void>;
+  /**
+   * Returns the actor's incident still in its cool-down at `candidate.decisionTime`, or creates
+   * `candidate`; `created` says which, so that exactly one caller acts on a new incident.
+   */
+  openIncident(candidate: Incident, cooldownMs: number): Promise<{ incident: Incident; created: boolean }>;
+  /** Writes `incident` if its stored revision is still `incident.revision - 1`; false when it lost the race. */
+  updateIncident(incident: Incident): Promise<boolean>;
+  getIncident(incidentId: string): Promise<Incident | undefined>;
+  listIncidents(): Promise<Incident[]>;
+}

@@ -1,0 +1,168 @@
+import type { AccessEvent, IdentityType } from './access-event.ts';
+import { networkOf } from './caller-origin.ts';
+import { hash53 } from './hash.ts';
+
+/** Counts of one actor in one time window. Sets hold short hashes, capped to bound item size. */
+export interface WindowStats {
+  actor: string;
+  principal: string;
+  identityType: IdentityType;
+  /** Window index: `floor(eventTime / windowMs)`. */
+  window: number;
+  events: number;
+  gets: number;
+  heads: number;
+  lists: number;
+  puts: number;
+  /** Objects deleted one by one, including the per-object records of a multi-object delete. */
+  deletes: number;
+  versionDeletes: number;
+  /** Multi-object delete requests (`DeleteObjects` records). */
+  deleteBatches: number;
+  bytesOut: number;
+  bytesIn: number;
+  errors: number;
+  readObjects: Set<string>;
+  deletedObjects: Set<string>;
+  buckets: Set<string>;
+  networks: Set<string>;
+  tools: Set<string>;
+  firstEventTime: number;
+  lastEventTime: number;
+}
+
+/** Caps on the distinct sets kept per window (DynamoDB items stay far below 400 KB). */
+export const SET_CAPS = { objects: 5000, small: 64 } as const;
+
+/** Creates an empty window for an actor. */
+export function createWindowStats(
+  actor: string,
+  principal: string,
+  identityType: IdentityType,
+  window: number,
+): WindowStats {
+  return {
+    actor,
+    principal,
+    identityType,
+    window,
+    events: 0,
+    gets: 0,
+    heads: 0,
+    lists: 0,
+    puts: 0,
+    deletes: 0,
+    versionDeletes: 0,
+    deleteBatches: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    errors: 0,
+    readObjects: new Set(),
+    deletedObjects: new Set(),
+    buckets: new Set(),
+    networks: new Set(),
+    tools: new Set(),
+    firstEventTime: Number.POSITIVE_INFINITY,
+    lastEventTime: Number.NEGATIVE_INFINITY,
+  };
+}
+
+/** A short, stable hash of an object for the distinct-object sets. */
+export function hashObject(bucket: string | undefined, key: string | undefined): string {
+  return hash53(`${bucket ?? ''}/${key ?? ''}`).toString(36);
+}
+
+function addCapped(set: Set<string>, value: string | undefined, cap: number): void {
+  if (value !== undefined && set.size < cap) set.add(value);
+}
+
+/**
+ * Adds one event to its window. A failed call counts as an error and nothing else: an
+ * AccessDenied GetObject read nothing. Each deleted object is counted once: since June 2025
+ * CloudTrail writes a `DeleteObject` record per object of a multi-object delete besides the
+ * `DeleteObjects` record, so the batch record only counts as a batch.
+ */
+export function countEvent(stats: WindowStats, event: AccessEvent): void {
+  stats.events++;
+  stats.firstEventTime = Math.min(stats.firstEventTime, event.eventTime);
+  stats.lastEventTime = Math.max(stats.lastEventTime, event.eventTime);
+  addCapped(stats.buckets, event.bucket, SET_CAPS.small);
+  addCapped(stats.networks, networkOf(event.sourceIp), SET_CAPS.small);
+  addCapped(stats.tools, event.toolFamily, SET_CAPS.small);
+  if (event.errorCode !== undefined) {
+    stats.errors++;
+    return;
+  }
+  switch (event.operation) {
+    case 'get':
+      stats.gets++;
+      stats.bytesOut += event.bytesOut;
+      addCapped(stats.readObjects, hashObject(event.bucket, event.objectKey), SET_CAPS.objects);
+      break;
+    case 'head':
+      stats.heads++;
+      break;
+    case 'list':
+      stats.lists++;
+      break;
+    case 'put':
+      stats.puts++;
+      stats.bytesIn += event.bytesIn;
+      break;
+    case 'delete':
+      stats.deletes++;
+      addCapped(stats.deletedObjects, hashObject(event.bucket, event.objectKey), SET_CAPS.objects);
+      break;
+    case 'delete-version':
+      stats.versionDeletes++;
+      addCapped(stats.deletedObjects, hashObject(event.bucket, event.objectKey), SET_CAPS.objects);
+      break;
+    case 'delete-batch':
+      stats.deleteBatches++;
+      break;
+    case 'other':
+      break;
+  }
+}
+
+/** Adds `delta` into `into` (same actor); used to merge a batch into stored totals and to sum windows. */
+export function mergeWindowStats(into: WindowStats, delta: WindowStats): WindowStats {
+  into.events += delta.events;
+  into.gets += delta.gets;
+  into.heads += delta.heads;
+  into.lists += delta.lists;
+  into.puts += delta.puts;
+  into.deletes += delta.deletes;
+  into.versionDeletes += delta.versionDeletes;
+  into.deleteBatches += delta.deleteBatches;
+  into.bytesOut += delta.bytesOut;
+  into.bytesIn += delta.bytesIn;
+  into.errors += delta.errors;
+  for (const value of delta.readObjects) addCapped(into.readObjects, value, SET_CAPS.objects);
+  for (const value of delta.deletedObjects) addCapped(into.deletedObjects, value, SET_CAPS.objects);
+  for (const value of delta.buckets) addCapped(into.buckets, value, SET_CAPS.small);
+  for (const value of delta.networks) addCapped(into.networks, value, SET_CAPS.small);
+  for (const value of delta.tools) addCapped(into.tools, value, SET_CAPS.small);
+  into.firstEventTime = Math.min(into.firstEventTime, delta.firstEventTime);
+  into.lastEventTime = Math.max(into.lastEventTime, delta.lastEventTime);
+  return into;
+}
+
+/**
+ * Aggregates a batch into one delta per (actor, window): the unit of a store write, so that a
+ * batch costs at most one write per actor and window, never one per event.
+ */
+export function aggregateBatch(events: readonly AccessEvent[], windowMs: number): Map<string, WindowStats> {
+  const deltas = new Map<string, WindowStats>();
+  for (const event of events) {
+    const window = Math.floor(event.eventTime / windowMs);
+    const key = `${event.identity.actor}\u0000${window}`;
+    let stats = deltas.get(key);
+    if (stats === undefined) {
+      stats = createWindowStats(event.identity.actor, event.identity.principal, event.identity.type, window);
+      deltas.set(key, stats);
+    }
+    countEvent(stats, event);
+  }
+  return deltas;
+}
