@@ -1,10 +1,12 @@
-import type { AccessEvent } from './access-event.ts';
+import type { AccessEvent, Identity } from './access-event.ts';
 import { collectSightings, type Baseline } from './baseline.ts';
+import { StoreError } from './errors.ts';
+import { hash53 } from './hash.ts';
 import { makeIncidentId, type Evidence, type Incident } from './incident.ts';
 import { decideAction, DEFAULT_POLICY, type Decision, type Policy } from './policy.ts';
 import { DEFAULT_SCORING, scoreAgainstBaseline, type Score, type ScoringSettings } from './scoring.ts';
-import type { DetectorStore } from './store.ts';
-import { aggregateBatch, createWindowStats, mergeWindowStats, type WindowStats } from './window-counter.ts';
+import type { DetectorStore, StoredWindow } from './store.ts';
+import { aggregateBatch, countEvent, createWindowStats, hashObject, mergeWindowStats, type WindowStats } from './window-counter.ts';
 
 export interface DetectorOptions {
   store: DetectorStore;
@@ -31,12 +33,18 @@ export interface IncidentChange {
 
 export interface BatchOutcome {
   events: number;
+  /** Events not counted before (the rest were redeliveries). */
+  fresh: number;
   actors: number;
   verdicts: ActorVerdict[];
   changes: IncidentChange[];
 }
 
 export const DEFAULT_WINDOW_MS = 300_000;
+const MAX_WRITE_ATTEMPTS = 8;
+
+/** The short hash of an event id kept in a window to recognise redeliveries. */
+const eventIdHash = (event: AccessEvent): string => hash53(event.eventId).toString(36);
 const MAX_EVIDENCE_ITEMS = 5;
 
 /**
@@ -52,29 +60,100 @@ export function createDetector(options: DetectorOptions) {
   const settings: ScoringSettings = { ...DEFAULT_SCORING, ...options.scoring };
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
   const horizonWindows = Math.max(2, Math.ceil((options.readThenDeleteHorizonMs ?? 3_600_000) / windowMs));
+  /**
+   * Events of calm actors (familiar, nothing to score) not yet written: held per (actor, window)
+   * and written once when the window closes, so routine traffic costs one write per actor and
+   * window instead of one per batch. A lost container loses at most these calm counts.
+   */
+  const pending = new Map<string, { actor: string; window: number; events: Map<string, AccessEvent> }>();
+  const windowOf = (event: AccessEvent): number => Math.floor(event.eventTime / windowMs);
+  const pendingKey = (actor: string, window: number): string => `${actor}\u0000${window}`;
 
-  async function learn(events: readonly AccessEvent[]): Promise<void> {
-    await store.recordSightings([...collectSightings(events).values()]);
+  /**
+   * Writes events into their stored window, counting only those whose ids the window does not
+   * hold yet (a redelivered event counts once), with a revision check; on a lost race it
+   * re-reads and tries again.
+   */
+  async function writeWindow(actor: string, window: number, events: Iterable<AccessEvent>, known?: StoredWindow): Promise<void> {
+    const all = [...events];
+    let current = known;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const ids = current?.eventIds;
+      const fresh = ids === undefined ? all : all.filter((event) => !ids.has(eventIdHash(event)));
+      if (fresh.length === 0) return;
+      const delta = aggregateBatch(fresh, windowMs).values().next().value as WindowStats;
+      const result = await store.addWindow(delta, fresh.map(eventIdHash), current?.revision ?? 0);
+      if (result !== 'conflict') return;
+      [current] = await store.getWindows(actor, window, window);
+    }
+    throw new StoreError(`window ${window} of ${actor} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
   }
 
-  async function recentActivity(
-    actor: string,
-    nowWindow: number,
-    touched: ReadonlyMap<number, WindowStats>,
-    template: WindowStats,
-  ): Promise<{ span: WindowStats; readThenDeleted: number }> {
-    const hasDeletes = [...touched.values()].some((w) => w.deletedObjects.size > 0);
-    const from = nowWindow - (hasDeletes ? horizonWindows : 2) + 1;
-    const windows = new Map<number, WindowStats>();
-    const missing = [...Array(nowWindow - from + 1).keys()].some((i) => !touched.has(from + i));
-    if (missing) for (const w of await store.getWindows(actor, from, nowWindow)) windows.set(w.window, w);
-    for (const [window, stats] of touched) if (window >= from) windows.set(window, stats);
+  async function flushPending(beforeWindow: number): Promise<void> {
+    for (const [key, entry] of pending) {
+      if (entry.window >= beforeWindow) continue;
+      pending.delete(key);
+      const [stored] = await store.getWindows(entry.actor, entry.window, entry.window);
+      await writeWindow(entry.actor, entry.window, entry.events.values(), stored);
+    }
+  }
 
-    const span = createWindowStats(actor, template.principal, template.identityType, nowWindow);
+  function holdCalm(events: readonly AccessEvent[]): void {
+    for (const event of events) {
+      const key = pendingKey(event.identity.actor, windowOf(event));
+      let entry = pending.get(key);
+      if (entry === undefined) {
+        entry = { actor: event.identity.actor, window: windowOf(event), events: new Map() };
+        pending.set(key, entry);
+      }
+      entry.events.set(event.eventId, event);
+    }
+  }
+
+  /** Writes now everything of the actor: its batch events and whatever it had pending. */
+  async function writeActorNow(actor: string, events: readonly AccessEvent[], stored: ReadonlyMap<number, StoredWindow>): Promise<void> {
+    const byWindow = new Map<number, AccessEvent[]>();
+    for (const event of events) {
+      const list = byWindow.get(windowOf(event));
+      if (list === undefined) byWindow.set(windowOf(event), [event]);
+      else list.push(event);
+    }
+    for (const [key, entry] of pending) {
+      if (entry.actor !== actor) continue;
+      pending.delete(key);
+      byWindow.set(entry.window, [...entry.events.values(), ...(byWindow.get(entry.window) ?? [])]);
+    }
+    for (const [window, windowEvents] of byWindow) {
+      const known = stored.get(window) ?? (await store.getWindows(actor, window, window))[0];
+      await writeWindow(actor, window, windowEvents, known);
+    }
+  }
+
+  /**
+   * The actor's recent activity: stored windows plus its pending calm events plus the batch's
+   * new events, summed over the current and previous window; and how many of the objects it
+   * deleted there it had read within the horizon.
+   */
+  function recentActivity(
+    actor: string,
+    identity: Identity,
+    nowWindow: number,
+    stored: ReadonlyMap<number, StoredWindow>,
+    fresh: readonly AccessEvent[],
+  ): { span: WindowStats; readThenDeleted: number } {
+    const span = createWindowStats(actor, identity.principal, identity.type, nowWindow);
     const reads = new Set<string>();
-    for (const [window, stats] of windows) {
-      if (window > nowWindow - 2) mergeWindowStats(span, stats);
-      if (hasDeletes) for (const hash of stats.readObjects) reads.add(hash);
+    const inSpan = (window: number): boolean => window > nowWindow - 2 && window <= nowWindow;
+    for (const [window, stats] of stored) {
+      if (inSpan(window)) mergeWindowStats(span, stats);
+      for (const hash of stats.readObjects) reads.add(hash);
+    }
+    const unsaved = [...fresh];
+    for (const entry of pending.values()) if (entry.actor === actor) unsaved.push(...entry.events.values());
+    for (const event of unsaved) {
+      const window = windowOf(event);
+      if (inSpan(window)) countEvent(span, event);
+      if (event.operation === 'get' && event.errorCode === undefined) reads.add(hashObject(event.bucket, event.objectKey));
     }
     let readThenDeleted = 0;
     for (const hash of span.deletedObjects) if (reads.has(hash)) readThenDeleted++;
@@ -104,6 +183,7 @@ export function createDetector(options: DetectorOptions) {
   }
 
   async function recordDecision(
+    identity: Identity,
     actorEvents: readonly AccessEvent[],
     span: WindowStats,
     score: Score,
@@ -111,8 +191,6 @@ export function createDetector(options: DetectorOptions) {
     decisionTime: number,
   ): Promise<IncidentChange | undefined> {
     if (decision.action === 'none') return undefined;
-    const last = actorEvents[actorEvents.length - 1] as AccessEvent;
-    const identity = last.identity;
     const evidence = buildEvidence(span, actorEvents);
     const candidate: Incident = {
       incidentId: makeIncidentId(identity.actor, decisionTime),
@@ -134,7 +212,7 @@ export function createDetector(options: DetectorOptions) {
       revision: 1,
     };
     const cooldownMs = policy.cooldownMinutes * 60_000;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const { incident, created } = await store.openIncident(candidate, cooldownMs);
       if (created) return { kind: 'created', incident };
       const escalated = incident.action === 'page' && decision.action === 'contain';
@@ -150,7 +228,7 @@ export function createDetector(options: DetectorOptions) {
       };
       if (await store.updateIncident(next)) return { kind: escalated ? 'escalated' : 'updated', incident: next };
     }
-    return undefined;
+    throw new StoreError(`incident of ${identity.actor} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
   }
 
   return {
@@ -160,33 +238,21 @@ export function createDetector(options: DetectorOptions) {
 
     /**
      * Counts, scores and decides one batch whose decision is taken at `decisionTime` (the end of
-     * the batch window). With `learnOnly` it only counts and learns (the replay warm-up).
+     * the batch window). Events the store already counted (redeliveries) are dropped first. With
+     * `learnOnly` it only counts and learns (the replay warm-up).
      */
     async processBatch(
       events: readonly AccessEvent[],
       decisionTime: number,
       mode: { learnOnly?: boolean } = {},
     ): Promise<BatchOutcome> {
-      const outcome: BatchOutcome = { events: events.length, actors: 0, verdicts: [], changes: [] };
-      if (events.length === 0) return outcome;
-      const deltas = aggregateBatch(events, windowMs);
-      const totals = await store.addWindows([...deltas.values()]);
-      if (mode.learnOnly) {
-        await learn(events);
-        return outcome;
-      }
-
+      const outcome: BatchOutcome = { events: events.length, fresh: 0, actors: 0, verdicts: [], changes: [] };
+      const nowWindow = Math.floor((decisionTime - 1) / windowMs);
       const byActor = new Map<string, AccessEvent[]>();
       for (const event of events) {
         const list = byActor.get(event.identity.actor);
         if (list === undefined) byActor.set(event.identity.actor, [event]);
         else list.push(event);
-      }
-      const touchedByActor = new Map<string, Map<number, WindowStats>>();
-      for (const stats of totals) {
-        let touched = touchedByActor.get(stats.actor);
-        if (touched === undefined) touchedByActor.set(stats.actor, (touched = new Map()));
-        touched.set(stats.window, stats);
       }
       const baselineIds = new Set<string>();
       for (const actorEvents of byActor.values()) {
@@ -194,21 +260,35 @@ export function createDetector(options: DetectorOptions) {
         baselineIds.add(identity.principal);
         if (identity.longTermKey !== undefined) baselineIds.add(identity.longTermKey);
       }
-      const [baselines, tuning] = await Promise.all([store.getBaselines([...baselineIds]), store.getTuning()]);
+      const [baselines, tuning] = mode.learnOnly
+        ? [new Map<string, Baseline>(), undefined]
+        : await Promise.all([store.getBaselines([...baselineIds]), store.getTuning()]);
 
-      const nowWindow = Math.floor((decisionTime - 1) / windowMs);
       const calm: AccessEvent[] = [];
-      outcome.actors = byActor.size;
       for (const [actor, actorEvents] of byActor) {
         const identity = (actorEvents[actorEvents.length - 1] as AccessEvent).identity;
-        const touched = touchedByActor.get(actor) ?? new Map<number, WindowStats>();
-        const template = touched.values().next().value as WindowStats;
-        const { span, readThenDeleted } = await recentActivity(actor, nowWindow, touched, template);
+        const hasDeletes = actorEvents.some((e) => e.operation === 'delete' || e.operation === 'delete-version');
+        const oldest = actorEvents.reduce((min, event) => Math.min(min, windowOf(event)), nowWindow);
+        const from = Math.min(oldest, nowWindow - (hasDeletes ? horizonWindows : 2) + 1);
+        const stored = new Map<number, StoredWindow>();
+        for (const window of await store.getWindows(actor, from, nowWindow)) stored.set(window.window, window);
+        const held = (event: AccessEvent): boolean =>
+          pending.get(pendingKey(actor, windowOf(event)))?.events.has(event.eventId) === true;
+        const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(eventIdHash(event)) && !held(event));
+        if (fresh.length === 0) continue;
+        outcome.fresh += fresh.length;
+        outcome.actors++;
+        if (mode.learnOnly) {
+          holdCalm(fresh);
+          calm.push(...fresh);
+          continue;
+        }
+        const { span, readThenDeleted } = recentActivity(actor, identity, nowWindow, stored, fresh);
         const score = scoreAgainstBaseline({
           identity,
           span,
           readThenDeleted,
-          principal: baselines.get(identity.principal) as Baseline | undefined,
+          principal: baselines.get(identity.principal),
           key: identity.longTermKey === undefined ? undefined : baselines.get(identity.longTermKey),
           fleet: tuning?.fleet,
           now: decisionTime,
@@ -216,12 +296,23 @@ export function createDetector(options: DetectorOptions) {
         });
         const decision = decideAction(score, identity, policy);
         outcome.verdicts.push({ actor, score, decision });
-        const change = await recordDecision(actorEvents, span, score, decision, decisionTime);
+        if (decision.action === 'none' && score.reasons.length === 0) {
+          holdCalm(fresh);
+        } else {
+          await writeActorNow(actor, fresh, stored);
+        }
+        const change = await recordDecision(identity, fresh, span, score, decision, decisionTime);
         if (change !== undefined) outcome.changes.push(change);
-        if (decision.action === 'none') calm.push(...actorEvents);
+        if (decision.action === 'none') calm.push(...fresh);
       }
-      if (calm.length > 0) await learn(calm);
+      if (calm.length > 0) await store.recordSightings([...collectSightings(calm).values()]);
+      await flushPending(nowWindow - 1);
       return outcome;
+    },
+
+    /** Writes every pending calm window now (end of a replay, or a container shutting down). */
+    async flush(): Promise<void> {
+      await flushPending(Number.POSITIVE_INFINITY);
     },
   };
 }

@@ -1,39 +1,45 @@
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
 import type { Incident } from './incident.ts';
-import type { DetectorStore, TuningState } from './store.ts';
-import { createWindowStats, mergeWindowStats, type WindowStats } from './window-counter.ts';
+import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
+import { createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
 
 /**
  * The in-memory store: what `keysentry replay` and the unit tests run on. Same contract as the
  * DynamoDB store; a single process needs no locking.
  */
 export class MemoryStore implements DetectorStore {
-  private readonly windows = new Map<string, Map<number, WindowStats>>();
+  private readonly windows = new Map<string, Map<number, StoredWindow>>();
   private readonly baselines = new Map<string, Baseline>();
   private readonly incidents = new Map<string, Incident>();
   private readonly latestIncidentByActor = new Map<string, string>();
   private tuning: TuningState | undefined;
 
-  async addWindows(deltas: readonly WindowStats[]): Promise<WindowStats[]> {
-    return deltas.map((delta) => {
-      let byWindow = this.windows.get(delta.actor);
-      if (byWindow === undefined) {
-        byWindow = new Map();
-        this.windows.set(delta.actor, byWindow);
-      }
-      let stored = byWindow.get(delta.window);
-      if (stored === undefined) {
-        stored = createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window);
-        byWindow.set(delta.window, stored);
-      }
-      return mergeWindowStats(stored, delta);
-    });
+  /** Store writes so far, counted as the DynamoDB store would make them (the write budget). */
+  writes = 0;
+
+  async addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'> {
+    let byWindow = this.windows.get(delta.actor);
+    if (byWindow === undefined) {
+      byWindow = new Map();
+      this.windows.set(delta.actor, byWindow);
+    }
+    let stored = byWindow.get(delta.window);
+    if ((stored?.revision ?? 0) !== expectedRevision) return 'conflict';
+    if (stored === undefined) {
+      stored = { ...createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window), revision: 0, eventIds: new Set() };
+      byWindow.set(delta.window, stored);
+    }
+    mergeWindowStats(stored, delta);
+    for (const id of eventIds) if (stored.eventIds.size < SET_CAPS.eventIds) stored.eventIds.add(id);
+    stored.revision++;
+    this.writes++;
+    return stored;
   }
 
-  async getWindows(actor: string, fromWindow: number, toWindow: number): Promise<WindowStats[]> {
+  async getWindows(actor: string, fromWindow: number, toWindow: number): Promise<StoredWindow[]> {
     const byWindow = this.windows.get(actor);
     if (byWindow === undefined) return [];
-    const found: WindowStats[] = [];
+    const found: StoredWindow[] = [];
     for (let window = fromWindow; window <= toWindow; window++) {
       const stats = byWindow.get(window);
       if (stats !== undefined) found.push(stats);
@@ -69,7 +75,9 @@ export class MemoryStore implements DetectorStore {
 
   async recordSightings(sightings: readonly Sighting[]): Promise<void> {
     for (const sighting of sightings) {
-      this.baselines.set(sighting.id, applySighting(this.baselines.get(sighting.id), sighting).baseline);
+      const { baseline, changed } = applySighting(this.baselines.get(sighting.id), sighting);
+      this.baselines.set(sighting.id, baseline);
+      if (changed) this.writes++;
     }
   }
 
@@ -99,6 +107,7 @@ export class MemoryStore implements DetectorStore {
       return { incident: structuredClone(latest), created: false };
     }
     this.incidents.set(candidate.incidentId, structuredClone(candidate));
+    this.writes++;
     this.latestIncidentByActor.set(candidate.actor, candidate.incidentId);
     return { incident: candidate, created: true };
   }
@@ -107,6 +116,7 @@ export class MemoryStore implements DetectorStore {
     const stored = this.incidents.get(incident.incidentId);
     if (stored === undefined || stored.revision !== incident.revision - 1) return false;
     this.incidents.set(incident.incidentId, structuredClone(incident));
+    this.writes++;
     return true;
   }
 

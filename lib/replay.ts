@@ -210,6 +210,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   }
   for (const ready of buffer.release(true)) await admit(ready);
   await flush();
+  await detector.flush();
 
   const replayIncidents = [...incidents.values()]
     .sort((a, b) => a.decisionTime - b.decisionTime)

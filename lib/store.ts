@@ -2,6 +2,12 @@ import type { Baseline, Sighting, VolumeBaseline } from './baseline.ts';
 import type { Incident } from './incident.ts';
 import type { WindowStats } from './window-counter.ts';
 
+/** A window as stored: its totals, the ids (hashed) of the events counted in it, and a revision. */
+export interface StoredWindow extends WindowStats {
+  revision: number;
+  eventIds: Set<string>;
+}
+
 /** What the weekly tuning learned for the whole fleet. */
 export interface TuningState {
   version: number;
@@ -15,10 +21,14 @@ export interface TuningState {
  * (production). Window totals are atomic across concurrent writers; an incident is created once.
  */
 export interface DetectorStore {
-  /** Adds one delta per (actor, window) atomically and returns each window's totals after the add. */
-  addWindows(deltas: readonly WindowStats[]): Promise<WindowStats[]>;
+  /**
+   * Adds `delta` (one actor, one window) and records `eventIds` as counted, if the stored window's
+   * revision is still `expectedRevision` (0: not stored yet); `'conflict'` when another writer got
+   * there first, and the caller re-reads. The ids are what make a redelivered event count once.
+   */
+  addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'>;
   /** The actor's stored windows in `[fromWindow, toWindow]`. */
-  getWindows(actor: string, fromWindow: number, toWindow: number): Promise<WindowStats[]>;
+  getWindows(actor: string, fromWindow: number, toWindow: number): Promise<StoredWindow[]>;
   /** Every stored window in `[fromWindow, toWindow]`, for the tuning. */
   scanWindows(fromWindow: number, toWindow: number): AsyncIterable<WindowStats>;
   /** Drops windows older than `beforeWindow`. */

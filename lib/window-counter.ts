@@ -32,7 +32,7 @@ export interface WindowStats {
 }
 
 /** Caps on the distinct sets kept per window (DynamoDB items stay far below 400 KB). */
-export const SET_CAPS = { objects: 5000, small: 64 } as const;
+export const SET_CAPS = { objects: 5000, small: 64, eventIds: 20_000 } as const;
 
 /** Creates an empty window for an actor. */
 export function createWindowStats(
