@@ -65,9 +65,9 @@ export function createDetector(options: DetectorOptions) {
    * and written once when the window closes, so routine traffic costs one write per actor and
    * window instead of one per batch. A lost container loses at most these calm counts.
    */
-  const pending = new Map<string, { actor: string; window: number; events: Map<string, AccessEvent> }>();
+  const pending = new Map<string, Map<number, Map<string, AccessEvent>>>();
+  let flushedBefore = Number.NEGATIVE_INFINITY;
   const windowOf = (event: AccessEvent): number => Math.floor(event.eventTime / windowMs);
-  const pendingKey = (actor: string, window: number): string => `${actor}\u0000${window}`;
 
   /**
    * Writes events into their stored window, counting only those whose ids the window does not
@@ -90,23 +90,29 @@ export function createDetector(options: DetectorOptions) {
   }
 
   async function flushPending(beforeWindow: number): Promise<void> {
-    for (const [key, entry] of pending) {
-      if (entry.window >= beforeWindow) continue;
-      pending.delete(key);
-      const [stored] = await store.getWindows(entry.actor, entry.window, entry.window);
-      await writeWindow(entry.actor, entry.window, entry.events.values(), stored);
+    if (beforeWindow <= flushedBefore) return;
+    flushedBefore = beforeWindow;
+    for (const [actor, windows] of pending) {
+      for (const [window, events] of windows) {
+        if (window >= beforeWindow) continue;
+        windows.delete(window);
+        const [stored] = await store.getWindows(actor, window, window);
+        await writeWindow(actor, window, events.values(), stored);
+      }
+      if (windows.size === 0) pending.delete(actor);
     }
   }
 
   function holdCalm(events: readonly AccessEvent[]): void {
     for (const event of events) {
-      const key = pendingKey(event.identity.actor, windowOf(event));
-      let entry = pending.get(key);
-      if (entry === undefined) {
-        entry = { actor: event.identity.actor, window: windowOf(event), events: new Map() };
-        pending.set(key, entry);
-      }
-      entry.events.set(event.eventId, event);
+      let windows = pending.get(event.identity.actor);
+      if (windows === undefined) pending.set(event.identity.actor, (windows = new Map()));
+      const window = windowOf(event);
+      // A late event lands in a window already flushed: it waits for the next flush.
+      if (window < flushedBefore) flushedBefore = window;
+      let held = windows.get(window);
+      if (held === undefined) windows.set(window, (held = new Map()));
+      held.set(event.eventId, event);
     }
   }
 
@@ -118,11 +124,10 @@ export function createDetector(options: DetectorOptions) {
       if (list === undefined) byWindow.set(windowOf(event), [event]);
       else list.push(event);
     }
-    for (const [key, entry] of pending) {
-      if (entry.actor !== actor) continue;
-      pending.delete(key);
-      byWindow.set(entry.window, [...entry.events.values(), ...(byWindow.get(entry.window) ?? [])]);
+    for (const [window, held] of pending.get(actor) ?? []) {
+      byWindow.set(window, [...held.values(), ...(byWindow.get(window) ?? [])]);
     }
+    pending.delete(actor);
     for (const [window, windowEvents] of byWindow) {
       const known = stored.get(window) ?? (await store.getWindows(actor, window, window))[0];
       await writeWindow(actor, window, windowEvents, known);
@@ -149,7 +154,7 @@ export function createDetector(options: DetectorOptions) {
       for (const hash of stats.readObjects) reads.add(hash);
     }
     const unsaved = [...fresh];
-    for (const entry of pending.values()) if (entry.actor === actor) unsaved.push(...entry.events.values());
+    for (const held of pending.get(actor)?.values() ?? []) unsaved.push(...held.values());
     for (const event of unsaved) {
       const window = windowOf(event);
       if (inSpan(window)) countEvent(span, event);
@@ -218,8 +223,9 @@ export function createDetector(options: DetectorOptions) {
       const escalated = incident.action === 'page' && decision.action === 'contain';
       const next: Incident = {
         ...incident,
-        score: Math.max(incident.score, score.score),
-        reasons: score.score >= incident.score ? score.reasons : incident.reasons,
+        score: escalated ? score.score : incident.score,
+        // The reasons stay those of the decision that set the action; later activity is evidence.
+        reasons: escalated ? score.reasons : incident.reasons,
         firstEventTime: Math.min(incident.firstEventTime, span.firstEventTime),
         updatedTime: decisionTime,
         evidence: mergeEvidence(incident.evidence, evidence),
@@ -273,7 +279,7 @@ export function createDetector(options: DetectorOptions) {
         const stored = new Map<number, StoredWindow>();
         for (const window of await store.getWindows(actor, from, nowWindow)) stored.set(window.window, window);
         const held = (event: AccessEvent): boolean =>
-          pending.get(pendingKey(actor, windowOf(event)))?.events.has(event.eventId) === true;
+          pending.get(actor)?.get(windowOf(event))?.has(event.eventId) === true;
         const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(eventIdHash(event)) && !held(event));
         if (fresh.length === 0) continue;
         outcome.fresh += fresh.length;
