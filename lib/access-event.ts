@@ -47,6 +47,8 @@ export interface Identity {
 /** One S3 data event, validated and normalised from a CloudTrail record. */
 export interface AccessEvent {
   eventId: string;
+  /** Short hash of `eventId`, kept in a window to recognise a redelivered event. */
+  idHash: string;
   /** Milliseconds since the epoch (CloudTrail's `eventTime`, second resolution). */
   eventTime: number;
   eventName: string;
@@ -54,6 +56,8 @@ export interface AccessEvent {
   identity: Identity;
   bucket?: string;
   objectKey?: string;
+  /** Short hash of bucket and key, for the distinct-object sets; absent without a key. */
+  objectHash?: string;
   versionId?: string;
   bytesOut: number;
   bytesIn: number;

@@ -1,6 +1,8 @@
-import type { AccessEvent, Operation } from './access-event.ts';
+import type { AccessEvent, Identity, Operation } from './access-event.ts';
 import { classifyUserAgent } from './caller-origin.ts';
+import { hash53 } from './hash.ts';
 import { resolveIdentity, type UserIdentityRecord } from './identity.ts';
+import { hashObject } from './window-counter.ts';
 
 /** Why a record was read but not scored: expected traffic that is simply not the detector's. */
 export type SkipReason = 'management-event' | 'non-s3-source' | 'aws-service-call' | 'unsupported-s3-event';
@@ -108,14 +110,15 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   if (category === 'Management' || record.managementEvent === true) {
     return { kind: 'skipped', reason: 'management-event' };
   }
-  const baseOperation = OPERATIONS[eventName];
+  // Own keys only: an eventName such as `constructor` must not find Object.prototype's members.
+  const baseOperation = Object.hasOwn(OPERATIONS, eventName) ? OPERATIONS[eventName] : undefined;
   if (baseOperation === undefined) {
     return { kind: 'skipped', reason: category === 'Data' ? 'unsupported-s3-event' : 'management-event' };
   }
 
   const sourceIp = text(record.sourceIPAddress) ?? 'unknown';
   const recipientAccountId = text(record.recipientAccountId);
-  const identity = resolveIdentity(record.userIdentity as UserIdentityRecord, sourceIp, recipientAccountId);
+  const identity = cachedIdentity(record.userIdentity as UserIdentityRecord, sourceIp, recipientAccountId);
   if (identity.type === 'aws-service' && !options.includeServiceCalls) {
     return { kind: 'skipped', reason: 'aws-service-call' };
   }
@@ -126,16 +129,19 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   const operation = baseOperation === 'delete' && versionId ? 'delete-version' : baseOperation;
   const userAgent = text(record.userAgent) ?? '';
   const bucket = text(request.bucketName) ?? bucketFromResources(record.resources);
+  const objectKey = text(request.key);
   return {
     kind: 'event',
     event: {
       eventId,
+      idHash: hash53(eventId).toString(36),
       eventTime,
       eventName,
       operation,
       identity,
       bucket,
-      objectKey: text(request.key),
+      objectKey,
+      objectHash: objectKey === undefined ? undefined : hashObject(bucket, objectKey),
       versionId,
       bytesOut: byteCount(extra.bytesTransferredOut),
       bytesIn: byteCount(extra.bytesTransferredIn),
@@ -148,6 +154,25 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
       region: text(record.awsRegion),
     },
   };
+}
+
+const identityCache = new Map<string, Identity>();
+const IDENTITY_CACHE_SIZE = 10_000;
+
+/**
+ * The same caller appears in thousands of records in a row; resolving it once per distinct
+ * `userIdentity` keeps the hot path cheap. Identities are never mutated, so sharing is safe.
+ */
+function cachedIdentity(userIdentity: UserIdentityRecord, sourceIp: string, recipientAccountId: string | undefined): Identity {
+  const u = userIdentity;
+  const key = `${u.type}|${u.accessKeyId}|${u.arn}|${u.principalId}|${u.accountId}|${u.userName}|${u.invokedBy}|${u.sessionContext?.sessionIssuer?.arn}|${u.sessionContext?.sessionIssuer?.userName}|${sourceIp}|${recipientAccountId}`;
+  let identity = identityCache.get(key);
+  if (identity === undefined) {
+    if (identityCache.size >= IDENTITY_CACHE_SIZE) identityCache.clear();
+    identity = resolveIdentity(userIdentity, sourceIp, recipientAccountId);
+    identityCache.set(key, identity);
+  }
+  return identity;
 }
 
 function bucketFromResources(resources: unknown): string | undefined {

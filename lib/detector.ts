@@ -1,12 +1,11 @@
 import type { AccessEvent, Identity } from './access-event.ts';
 import { collectSightings, type Baseline } from './baseline.ts';
 import { StoreError } from './errors.ts';
-import { hash53 } from './hash.ts';
 import { makeIncidentId, type Evidence, type Incident } from './incident.ts';
 import { decideAction, DEFAULT_POLICY, type Decision, type Policy } from './policy.ts';
 import { DEFAULT_SCORING, scoreAgainstBaseline, type Score, type ScoringSettings } from './scoring.ts';
 import type { DetectorStore, StoredWindow } from './store.ts';
-import { aggregateBatch, countEvent, createWindowStats, hashObject, mergeWindowStats, type WindowStats } from './window-counter.ts';
+import { aggregateBatch, countEvent, createWindowStats, mergeWindowStats, type WindowStats } from './window-counter.ts';
 
 export interface DetectorOptions {
   store: DetectorStore;
@@ -40,11 +39,9 @@ export interface BatchOutcome {
   changes: IncidentChange[];
 }
 
-export const DEFAULT_WINDOW_MS = 300_000;
+export const DEFAULT_WINDOW_MS = 900_000;
 const MAX_WRITE_ATTEMPTS = 8;
 
-/** The short hash of an event id kept in a window to recognise redeliveries. */
-const eventIdHash = (event: AccessEvent): string => hash53(event.eventId).toString(36);
 const MAX_EVIDENCE_ITEMS = 5;
 
 /**
@@ -65,7 +62,7 @@ export function createDetector(options: DetectorOptions) {
    * and written once when the window closes, so routine traffic costs one write per actor and
    * window instead of one per batch. A lost container loses at most these calm counts.
    */
-  const pending = new Map<string, Map<number, Map<string, AccessEvent>>>();
+  const pending = new Map<string, Map<number, { events: Map<string, AccessEvent>; stats: WindowStats }>>();
   let flushedBefore = Number.NEGATIVE_INFINITY;
   const windowOf = (event: AccessEvent): number => Math.floor(event.eventTime / windowMs);
 
@@ -79,10 +76,10 @@ export function createDetector(options: DetectorOptions) {
     let current = known;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const ids = current?.eventIds;
-      const fresh = ids === undefined ? all : all.filter((event) => !ids.has(eventIdHash(event)));
+      const fresh = ids === undefined ? all : all.filter((event) => !ids.has(event.idHash));
       if (fresh.length === 0) return;
       const delta = aggregateBatch(fresh, windowMs).values().next().value as WindowStats;
-      const result = await store.addWindow(delta, fresh.map(eventIdHash), current?.revision ?? 0);
+      const result = await store.addWindow(delta, fresh.map((event) => event.idHash), current?.revision ?? 0);
       if (result !== 'conflict') return;
       [current] = await store.getWindows(actor, window, window);
     }
@@ -97,7 +94,7 @@ export function createDetector(options: DetectorOptions) {
         if (window >= beforeWindow) continue;
         windows.delete(window);
         const [stored] = await store.getWindows(actor, window, window);
-        await writeWindow(actor, window, events.values(), stored);
+        await writeWindow(actor, window, events.events.values(), stored);
       }
       if (windows.size === 0) pending.delete(actor);
     }
@@ -111,8 +108,13 @@ export function createDetector(options: DetectorOptions) {
       // A late event lands in a window already flushed: it waits for the next flush.
       if (window < flushedBefore) flushedBefore = window;
       let held = windows.get(window);
-      if (held === undefined) windows.set(window, (held = new Map()));
-      held.set(event.eventId, event);
+      if (held === undefined) {
+        held = { events: new Map(), stats: createWindowStats(event.identity.actor, event.identity.principal, event.identity.type, window) };
+        windows.set(window, held);
+      }
+      if (held.events.has(event.eventId)) continue;
+      held.events.set(event.eventId, event);
+      countEvent(held.stats, event);
     }
   }
 
@@ -125,7 +127,7 @@ export function createDetector(options: DetectorOptions) {
       else list.push(event);
     }
     for (const [window, held] of pending.get(actor) ?? []) {
-      byWindow.set(window, [...held.values(), ...(byWindow.get(window) ?? [])]);
+      byWindow.set(window, [...held.events.values(), ...(byWindow.get(window) ?? [])]);
     }
     pending.delete(actor);
     for (const [window, windowEvents] of byWindow) {
@@ -147,18 +149,18 @@ export function createDetector(options: DetectorOptions) {
     fresh: readonly AccessEvent[],
   ): { span: WindowStats; readThenDeleted: number } {
     const span = createWindowStats(actor, identity.principal, identity.type, nowWindow);
-    const reads = new Set<string>();
     const inSpan = (window: number): boolean => window > nowWindow - 2 && window <= nowWindow;
-    for (const [window, stats] of stored) {
-      if (inSpan(window)) mergeWindowStats(span, stats);
-      for (const hash of stats.readObjects) reads.add(hash);
-    }
-    const unsaved = [...fresh];
-    for (const held of pending.get(actor)?.values() ?? []) unsaved.push(...held.values());
-    for (const event of unsaved) {
-      const window = windowOf(event);
-      if (inSpan(window)) countEvent(span, event);
-      if (event.operation === 'get' && event.errorCode === undefined) reads.add(hashObject(event.bucket, event.objectKey));
+    const held = pending.get(actor) ?? new Map<number, { stats: WindowStats }>();
+    for (const [window, stats] of stored) if (inSpan(window)) mergeWindowStats(span, stats);
+    for (const [window, entry] of held) if (inSpan(window)) mergeWindowStats(span, entry.stats);
+    for (const event of fresh) if (inSpan(windowOf(event))) countEvent(span, event);
+    if (span.deletedObjects.size === 0) return { span, readThenDeleted: 0 };
+
+    const reads = new Set<string>();
+    for (const stats of stored.values()) for (const hash of stats.readObjects) reads.add(hash);
+    for (const entry of held.values()) for (const hash of entry.stats.readObjects) reads.add(hash);
+    for (const event of fresh) {
+      if (event.operation === 'get' && event.errorCode === undefined && event.objectHash) reads.add(event.objectHash);
     }
     let readThenDeleted = 0;
     for (const hash of span.deletedObjects) if (reads.has(hash)) readThenDeleted++;
@@ -279,8 +281,8 @@ export function createDetector(options: DetectorOptions) {
         const stored = new Map<number, StoredWindow>();
         for (const window of await store.getWindows(actor, from, nowWindow)) stored.set(window.window, window);
         const held = (event: AccessEvent): boolean =>
-          pending.get(actor)?.get(windowOf(event))?.has(event.eventId) === true;
-        const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(eventIdHash(event)) && !held(event));
+          pending.get(actor)?.get(windowOf(event))?.events.has(event.eventId) === true;
+        const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(event.idHash) && !held(event));
         if (fresh.length === 0) continue;
         outcome.fresh += fresh.length;
         outcome.actors++;

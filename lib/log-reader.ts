@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, sep } from 'node:path';
+import { basename, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { InputError } from './errors.ts';
 
@@ -39,7 +39,7 @@ export async function listLogFiles(paths: readonly string[]): Promise<Array<{ pa
       if (!explicit && basename(path) === 'CloudTrail-Digest') return;
       const entries = await readdir(path);
       for (const entry of entries) await walk(join(path, entry), false);
-    } else if (explicit || (LOG_FILE.test(path) && !path.includes(`${sep}CloudTrail-Digest${sep}`))) {
+    } else if (explicit || LOG_FILE.test(path)) {
       found.push({ path, bytes: info.size });
     }
   };
@@ -71,7 +71,7 @@ function decompress(path: string, data: Buffer, problems: ReadProblems): string 
 /**
  * Splits one file's text into records: a CloudTrail log file (`{"Records":[…]}`), a JSON array
  * of records, a single record or EventBridge envelope, or NDJSON (one record per line). Lines that
- * are not JSON are counted one by one; a file with no readable line at all is counted once.
+ * are not JSON objects are counted one by one; a file with no readable line at all is counted once.
  */
 export function* splitRecords(text: string, source: string, problems: ReadProblems): Generator<RawRecord> {
   const start = text.search(/\S/);
@@ -99,10 +99,8 @@ export function* splitRecords(text: string, source: string, problems: ReadProble
   let bad = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch {
+    const record = parseObjectLine(line);
+    if (record === undefined) {
       bad++;
       continue;
     }
@@ -111,6 +109,19 @@ export function* splitRecords(text: string, source: string, problems: ReadProble
   }
   if (good === 0) problems.count('not-json', source);
   else for (let i = 0; i < bad; i++) problems.count('bad-json-line', source);
+}
+
+/**
+ * A line of text or random bytes can happen to be valid JSON (`7`, `null`, `"x"`): only an object
+ * is a record, so anything else counts as a bad line and a file of noise stays `not-json`.
+ */
+function parseObjectLine(line: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -123,12 +134,18 @@ export async function* readLogRecords(
   problems: ReadProblems,
   onFile?: (path: string) => void,
 ): AsyncGenerator<RawRecord> {
-  for (const { path } of files) {
+  // Read one file ahead: the disk works while the previous file's records are scored.
+  const load = (index: number): Promise<Buffer | undefined> | undefined => {
+    const file = files[index];
+    return file === undefined ? undefined : readFile(file.path).catch(() => undefined);
+  };
+  let next = load(0);
+  for (let index = 0; index < files.length; index++) {
+    const path = (files[index] as { path: string }).path;
+    const data = await next;
+    next = load(index + 1);
     onFile?.(path);
-    let data: Buffer;
-    try {
-      data = await readFile(path);
-    } catch {
+    if (data === undefined) {
       problems.count('unreadable-file', path);
       continue;
     }

@@ -97,7 +97,7 @@ export function countEvent(stats: WindowStats, event: AccessEvent): void {
     case 'get':
       stats.gets++;
       stats.bytesOut += event.bytesOut;
-      addCapped(stats.readObjects, hashObject(event.bucket, event.objectKey), SET_CAPS.objects);
+      addCapped(stats.readObjects, event.objectHash, SET_CAPS.objects);
       break;
     case 'head':
       stats.heads++;
@@ -111,11 +111,11 @@ export function countEvent(stats: WindowStats, event: AccessEvent): void {
       break;
     case 'delete':
       stats.deletes++;
-      addCapped(stats.deletedObjects, hashObject(event.bucket, event.objectKey), SET_CAPS.objects);
+      addCapped(stats.deletedObjects, event.objectHash, SET_CAPS.objects);
       break;
     case 'delete-version':
       stats.versionDeletes++;
-      addCapped(stats.deletedObjects, hashObject(event.bucket, event.objectKey), SET_CAPS.objects);
+      addCapped(stats.deletedObjects, event.objectHash, SET_CAPS.objects);
       break;
     case 'delete-batch':
       stats.deleteBatches++;
