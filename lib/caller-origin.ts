@@ -27,11 +27,14 @@ const FAMILIES: ReadonlyArray<[RegExp, string]> = [
  * rclone, the console…). Versions change weekly; the family is what makes a tool new to a key.
  */
 export function classifyUserAgent(userAgent: string): string {
+  // S3 data events wrap the agent in brackets (`[aws-cli/1.18.136 Python/3.8.5 … botocore/1.17.59]`),
+  // management events do not: the same tool must land in the same family either way.
+  const agent = userAgent.replace(/^\[/, '').replace(/\]$/, '');
   for (const [pattern, family] of FAMILIES) {
-    if (pattern.test(userAgent)) return family;
+    if (pattern.test(agent)) return family;
   }
-  if (userAgent === '') return 'none';
-  const product = userAgent.split(/[\s/]/, 1)[0] ?? '';
+  if (agent === '') return 'none';
+  const product = agent.split(/[\s/]/, 1)[0] ?? '';
   return `other:${product.slice(0, 32).toLowerCase()}`;
 }
 
@@ -50,7 +53,9 @@ export function networkOf(sourceIp: string): string {
 }
 
 function expandIpv6(address: string): string[] | undefined {
-  const [head = '', tail] = address.split('::');
+  const halves = address.split('::');
+  if (halves.length > 2) return undefined;
+  const [head = '', tail] = halves;
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
   const missing = 8 - left.length - right.length;

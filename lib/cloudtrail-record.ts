@@ -28,6 +28,8 @@ export type RecordOutcome =
 export interface NormalizeOptions {
   /** Score calls that AWS services make themselves (CloudTrail writing its log files); off by default. */
   includeServiceCalls?: boolean;
+  /** Resolve each distinct caller once (replay and long-lived containers). */
+  identityCache?: IdentityCache;
 }
 
 const OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -118,7 +120,10 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
 
   const sourceIp = text(record.sourceIPAddress) ?? 'unknown';
   const recipientAccountId = text(record.recipientAccountId);
-  const identity = cachedIdentity(record.userIdentity as UserIdentityRecord, sourceIp, recipientAccountId);
+  const userIdentity = record.userIdentity as UserIdentityRecord;
+  const identity = options.identityCache
+    ? options.identityCache.resolve(userIdentity, sourceIp, recipientAccountId)
+    : resolveIdentity(userIdentity, sourceIp, recipientAccountId);
   if (identity.type === 'aws-service' && !options.includeServiceCalls) {
     return { kind: 'skipped', reason: 'aws-service-call' };
   }
@@ -156,23 +161,29 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   };
 }
 
-const identityCache = new Map<string, Identity>();
-const IDENTITY_CACHE_SIZE = 10_000;
-
 /**
- * The same caller appears in thousands of records in a row; resolving it once per distinct
- * `userIdentity` keeps the hot path cheap. Identities are never mutated, so sharing is safe.
+ * Remembers resolved identities: the same caller appears in thousands of records in a row, and
+ * resolving it once per distinct `userIdentity` keeps the replay's hot path cheap. Bounded; an
+ * identity is never mutated, so sharing one between events is safe.
  */
-function cachedIdentity(userIdentity: UserIdentityRecord, sourceIp: string, recipientAccountId: string | undefined): Identity {
-  const u = userIdentity;
-  const key = `${u.type}|${u.accessKeyId}|${u.arn}|${u.principalId}|${u.accountId}|${u.userName}|${u.invokedBy}|${u.sessionContext?.sessionIssuer?.arn}|${u.sessionContext?.sessionIssuer?.userName}|${sourceIp}|${recipientAccountId}`;
-  let identity = identityCache.get(key);
-  if (identity === undefined) {
-    if (identityCache.size >= IDENTITY_CACHE_SIZE) identityCache.clear();
-    identity = resolveIdentity(userIdentity, sourceIp, recipientAccountId);
-    identityCache.set(key, identity);
+export class IdentityCache {
+  private readonly entries = new Map<string, Identity>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  resolve(userIdentity: UserIdentityRecord, sourceIp: string, recipientAccountId: string | undefined): Identity {
+    const u = userIdentity;
+    const issuer = u.sessionContext?.sessionIssuer;
+    // JSON keeps a missing field apart from the string "undefined" and a number from its digits.
+    const key = JSON.stringify([u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName, sourceIp, recipientAccountId]);
+    let identity = this.entries.get(key);
+    if (identity === undefined) {
+      if (this.entries.size >= this.capacity) this.entries.clear();
+      identity = resolveIdentity(userIdentity, sourceIp, recipientAccountId);
+      this.entries.set(key, identity);
+    }
+    return identity;
   }
-  return identity;
 }
 
 function bucketFromResources(resources: unknown): string | undefined {

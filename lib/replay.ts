@@ -1,5 +1,5 @@
 import type { AccessEvent, IdentityType } from './access-event.ts';
-import { normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
+import { IdentityCache, normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './detector.ts';
 import { EventDeduplicator } from './event-deduplicator.ts';
 import type { Incident } from './incident.ts';
@@ -106,6 +106,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const dedup = new EventDeduplicator();
   const buffer = new ReorderBuffer<AccessEvent>(options.reorderMs ?? 15 * 60_000);
 
+  const normalizeOptions = { ...options.normalize, identityCache: new IdentityCache() };
   const files = await listLogFiles(options.paths);
   const bytesTotal = files.reduce((total, file) => total + file.bytes, 0);
   let bytesDone = 0;
@@ -183,7 +184,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
   })) {
     report.records++;
-    const outcome = normalizeRecord(record, options.normalize);
+    const outcome = normalizeRecord(record, normalizeOptions);
     if (outcome.kind === 'rejected') {
       report.count(outcome.reason, source);
       continue;

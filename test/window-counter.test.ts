@@ -1,0 +1,302 @@
+import { describe, expect, it } from 'vitest';
+import type { AccessEvent } from '../lib/access-event.ts';
+import { normalizeRecord } from '../lib/cloudtrail-record.ts';
+import { EventDeduplicator } from '../lib/event-deduplicator.ts';
+import { ReorderBuffer } from '../lib/reorder-buffer.ts';
+import { aggregateBatch, countEvent, createWindowStats, type WindowStats } from '../lib/window-counter.ts';
+import {
+  cloneRecord,
+  loadRecords,
+  loadRepairedRecords,
+  pickRecord,
+  type CloudTrailRecord,
+} from './events/load-events.ts';
+
+const MINUTE = 60_000;
+const repaired = loadRepairedRecords();
+const getObject = pickRecord(repaired, 'GetObject', (r) => r.eventName === 'GetObject');
+const bucket = getObject.requestParameters?.bucketName as string;
+
+let serial = 0;
+/** The real GetObject record changed by `change`, with a fresh eventID, normalised. */
+function eventFrom(change: (record: CloudTrailRecord) => void = () => {}): AccessEvent {
+  const record = cloneRecord(getObject, (r) => {
+    r.eventID = `00000000-0000-4000-8000-${(serial++).toString(16).padStart(12, '0')}`;
+    change(r);
+  });
+  const outcome = normalizeRecord(record);
+  if (outcome.kind !== 'event') throw new Error(`expected an event, got ${outcome.kind} ${outcome.reason}`);
+  return outcome.event;
+}
+
+const deleteOf = (key: string, requestID: string): AccessEvent =>
+  eventFrom((r) => {
+    r.eventName = 'DeleteObject';
+    r.requestID = requestID;
+    r.requestParameters = { ...r.requestParameters, key };
+  });
+
+const deleteObjects = (requestID: string): AccessEvent =>
+  eventFrom((r) => {
+    r.eventName = 'DeleteObjects';
+    r.requestID = requestID;
+    r.requestParameters = { bucketName: r.requestParameters?.bucketName, Host: r.requestParameters?.Host, delete: '' };
+  });
+
+const getOf = (bucketName: string, key: string): AccessEvent =>
+  eventFrom((r) => {
+    r.requestParameters = { ...r.requestParameters, bucketName, key };
+  });
+
+function onlyDelta(events: readonly AccessEvent[]): WindowStats {
+  const deltas = [...aggregateBatch(events, MINUTE).values()];
+  expect(deltas).toHaveLength(1);
+  return deltas[0] as WindowStats;
+}
+
+describe('window counts of deletes', () => {
+  it('counts each object of a multi-object delete once: N per-object records and one batch', () => {
+    const requestID = 'B7F1A6C2D3E4F5A6';
+    const keys = Array.from({ length: 25 }, (_, i) => `customers/${i}/statement.pdf`);
+
+    const stats = onlyDelta([deleteObjects(requestID), ...keys.map((key) => deleteOf(key, requestID))]);
+
+    expect(stats.deletes).toBe(keys.length);
+    expect(stats.deleteBatches).toBe(1);
+    expect(stats.deletedObjects.size).toBe(keys.length);
+    expect(stats.events).toBe(keys.length + 1);
+  });
+
+  it('counts a DeleteObjects record alone as one batch and no deleted objects', () => {
+    const stats = onlyDelta([deleteObjects('C0FFEE0123456789')]);
+
+    expect(stats.deletes).toBe(0);
+    expect(stats.deleteBatches).toBe(1);
+    expect(stats.deletedObjects.size).toBe(0);
+  });
+
+  it('counts version deletes apart from deletes', () => {
+    const versionDelete = eventFrom((r) => {
+      r.eventName = 'DeleteObject';
+      r.requestParameters = { ...r.requestParameters, versionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' };
+    });
+    const plainDelete = deleteOf('ring.txt', 'D1E2F3A4B5C6D7E8');
+
+    const stats = onlyDelta([versionDelete, plainDelete]);
+
+    expect(versionDelete.operation).toBe('delete-version');
+    expect(stats.versionDeletes).toBe(1);
+    expect(stats.deletes).toBe(1);
+    expect(stats.deleteBatches).toBe(0);
+  });
+});
+
+describe('window counts of reads', () => {
+  it('counts a failed GetObject as an error, not a read', () => {
+    const denied = eventFrom((r) => {
+      r.errorCode = 'AccessDenied';
+      r.errorMessage = 'Access Denied';
+    });
+
+    const stats = onlyDelta([denied]);
+
+    expect(stats.errors).toBe(1);
+    expect(stats.gets).toBe(0);
+    expect(stats.bytesOut).toBe(0);
+    expect(stats.readObjects.size).toBe(0);
+    expect(stats.events).toBe(1);
+  });
+
+  it('counts distinct objects once per (bucket, key)', () => {
+    const other = `${bucket}-replica`;
+    const events = [
+      getOf(bucket, 'ring.txt'),
+      getOf(bucket, 'ring.txt'),
+      getOf(bucket, 'ring.txt'),
+      getOf(bucket, 'vault/keys.txt'),
+      getOf(other, 'ring.txt'),
+    ];
+
+    const stats = onlyDelta(events);
+
+    expect(stats.gets).toBe(5);
+    expect(stats.readObjects.size).toBe(3);
+    expect(stats.buckets).toEqual(new Set([bucket, other]));
+  });
+
+  it('counts the recorded exfiltration: its lists, its gets and the bytes the gets sent out', () => {
+    const events = repaired.flatMap((record) => {
+      const outcome = normalizeRecord(record);
+      return outcome.kind === 'event' ? [outcome.event] : [];
+    });
+    const gets = repaired.filter((r) => r.eventName === 'GetObject');
+    const getBytes = gets.reduce((sum, r) => sum + Number(r.additionalEventData?.bytesTransferredOut), 0);
+    const stats = createWindowStats('ASIA5FLZVX4OPVKKVBMX', 'role', 'assumed-role', 0);
+
+    for (const event of events) countEvent(stats, event);
+
+    expect(stats.lists).toBe(repaired.filter((r) => r.eventName === 'ListObjects').length);
+    expect(stats.gets).toBe(gets.length);
+    expect(stats.bytesOut).toBe(getBytes);
+    expect(stats.readObjects.size).toBe(1);
+    expect(stats.networks).toEqual(new Set(['1.2.3.0/24']));
+    expect(stats.tools).toEqual(new Set(['aws-cli']));
+    expect(stats.firstEventTime).toBe(Math.min(...events.map((e) => e.eventTime)));
+    expect(stats.lastEventTime).toBe(Math.max(...events.map((e) => e.eventTime)));
+  });
+});
+
+describe('aggregateBatch', () => {
+  it('writes one delta per (actor, window) across many events', () => {
+    const start = Date.parse(getObject.eventTime as string);
+    const actors = ['ASIA5FLZVX4OPVKKVBMX', 'AKIA5FLZVX4OI4ZDQJOL'];
+    const events: AccessEvent[] = [];
+    for (let i = 0; i < 600; i++) {
+      const actor = actors[i % 2] as string;
+      const time = new Date(start + i * 500).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      events.push(
+        eventFrom((r) => {
+          r.eventTime = time;
+          r.userIdentity = { ...r.userIdentity, accessKeyId: actor };
+        }),
+      );
+    }
+    const expected = new Set(events.map((e) => `${e.identity.actor}/${Math.floor(e.eventTime / MINUTE)}`));
+
+    const deltas = aggregateBatch(events, MINUTE);
+
+    expect(deltas.size).toBe(expected.size);
+    expect(expected.size).toBeGreaterThan(actors.length);
+    const seen = new Set([...deltas.values()].map((d) => `${d.actor}/${d.window}`));
+    expect(seen).toEqual(expected);
+    for (const delta of deltas.values()) {
+      const mine = events.filter(
+        (e) => e.identity.actor === delta.actor && Math.floor(e.eventTime / MINUTE) === delta.window,
+      );
+      expect(delta.events).toBe(mine.length);
+      expect(delta.gets).toBe(mine.length);
+      expect(delta.principal).toBe(getObject.userIdentity?.sessionContext?.sessionIssuer?.arn);
+    }
+    expect([...deltas.values()].reduce((sum, d) => sum + d.events, 0)).toBe(events.length);
+  });
+});
+
+describe('EventDeduplicator', () => {
+  const eventIds = loadRecords().map((r) => r.eventID as string);
+
+  it('drops a repeated eventID and lets every first one through', () => {
+    const dedup = new EventDeduplicator();
+
+    const first = eventIds.map((id) => dedup.firstSeen(id));
+    const again = eventIds.map((id) => dedup.firstSeen(id));
+
+    expect(new Set(eventIds).size).toBe(eventIds.length);
+    expect(first.every(Boolean)).toBe(true);
+    expect(again.some(Boolean)).toBe(false);
+  });
+
+  it('stays within two generations of its capacity', () => {
+    const capacity = 10;
+    const dedup = new EventDeduplicator(capacity);
+    let largest = 0;
+
+    for (let i = 0; i < 1_000; i++) {
+      dedup.firstSeen(`event-${i}`);
+      largest = Math.max(largest, dedup.size);
+    }
+
+    expect(largest).toBeLessThanOrEqual(2 * capacity);
+    expect(largest).toBeGreaterThan(capacity);
+  });
+
+  it('remembers at least the last capacity ids and forgets old ones', () => {
+    const capacity = 10;
+    const dedup = new EventDeduplicator(capacity);
+    for (let i = 0; i < 1_000; i++) dedup.firstSeen(`event-${i}`);
+
+    const recent = Array.from({ length: capacity }, (_, i) => dedup.firstSeen(`event-${999 - i}`));
+
+    expect(recent.some(Boolean)).toBe(false);
+    expect(dedup.firstSeen('event-0')).toBe(true);
+  });
+});
+
+describe('ReorderBuffer', () => {
+  const times = repaired.map((r) => Date.parse(r.eventTime as string));
+  // How far behind the newest record so far the recording's latest record arrives.
+  const disorderMs = Math.max(...times.map((t, i) => Math.max(...times.slice(0, i + 1)) - t));
+
+  function replay(delayMs: number): { released: number[]; heldAtEnd: number } {
+    const buffer = new ReorderBuffer<CloudTrailRecord>(delayMs);
+    const released: number[] = [];
+    let newest = Number.NEGATIVE_INFINITY;
+    repaired.forEach((record, i) => {
+      const time = times[i] as number;
+      newest = Math.max(newest, time);
+      buffer.push(time, record);
+      for (const item of buffer.release()) {
+        const itemTime = Date.parse(item.eventTime as string);
+        expect(itemTime).toBeLessThanOrEqual(newest - delayMs);
+        released.push(itemTime);
+      }
+    });
+    const heldAtEnd = buffer.size;
+    for (const item of buffer.release(true)) released.push(Date.parse(item.eventTime as string));
+    expect(buffer.size).toBe(0);
+    return { released, heldAtEnd };
+  }
+
+  it('puts the recording back in time order with a delay as long as its disorder', () => {
+    const { released, heldAtEnd } = replay(disorderMs);
+
+    expect(disorderMs).toBeGreaterThan(MINUTE);
+    expect(heldAtEnd).toBeGreaterThan(0);
+    expect(released).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('lets a record later than a one-minute delay out of order, at once', () => {
+    const { released } = replay(MINUTE);
+
+    expect(released).toHaveLength(times.length);
+    expect(released).not.toEqual([...times].sort((a, b) => a - b));
+    expect([...released].sort((a, b) => a - b)).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('holds an item until the delay has passed', () => {
+    const buffer = new ReorderBuffer<string>(MINUTE);
+    buffer.push(1_000, 'first');
+    buffer.push(1_000 + MINUTE - 1, 'second');
+
+    expect([...buffer.release()]).toEqual([]);
+
+    buffer.push(1_000 + MINUTE, 'third');
+
+    expect([...buffer.release()]).toEqual(['first']);
+    expect(buffer.size).toBe(2);
+  });
+
+  it('releases an item older than the watermark at once', () => {
+    const buffer = new ReorderBuffer<string>(MINUTE);
+    buffer.push(10 * MINUTE, 'now');
+    buffer.push(MINUTE, 'late');
+
+    expect(buffer.watermark).toBe(9 * MINUTE);
+    expect([...buffer.release()]).toEqual(['late']);
+  });
+
+  it('flushes the rest in time order, equal times in arrival order', () => {
+    const buffer = new ReorderBuffer<string>(MINUTE);
+    for (const [time, item] of [
+      [30, 'c'],
+      [10, 'a1'],
+      [20, 'b'],
+      [10, 'a2'],
+    ] as const) {
+      buffer.push(time, item);
+    }
+
+    expect([...buffer.release()]).toEqual([]);
+    expect([...buffer.release(true)]).toEqual(['a1', 'a2', 'b', 'c']);
+    expect(buffer.size).toBe(0);
+  });
+});
