@@ -304,13 +304,16 @@ export function createDetector(options: DetectorOptions) {
         });
         const decision = decideAction(score, identity, policy);
         outcome.verdicts.push({ actor, score, decision });
+        // The decision is recorded before the counts: if the window write then fails, the
+        // redelivered events are scored again and meet their incident, instead of being
+        // recognised as counted and their decision lost.
+        const change = await recordDecision(identity, fresh, span, score, decision, decisionTime);
+        if (change !== undefined) outcome.changes.push(change);
         if (decision.action === 'none' && score.reasons.length === 0) {
           holdCalm(fresh);
         } else {
           await writeActorNow(actor, fresh, stored);
         }
-        const change = await recordDecision(identity, fresh, span, score, decision, decisionTime);
-        if (change !== undefined) outcome.changes.push(change);
         if (decision.action === 'none') calm.push(...fresh);
       }
       if (calm.length > 0) await store.recordSightings([...collectSightings(calm).values()]);

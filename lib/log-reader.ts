@@ -51,7 +51,12 @@ export async function listLogFiles(paths: readonly string[]): Promise<Array<{ pa
     .map(({ file }) => file);
 }
 
-function decompress(path: string, data: Buffer, problems: ReadProblems): string | undefined {
+/**
+ * The text of a log file's bytes, gunzipped when they are gzip. A damaged gzip is counted under
+ * `truncated-gzip` or `corrupt-gzip`; of a truncated one, the text up to the cut is returned.
+ */
+export function decodeLogFile(bytes: Uint8Array, path: string, problems: ReadProblems): string | undefined {
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!(data[0] === 0x1f && data[1] === 0x8b)) return data.toString('utf8');
   try {
     return gunzipSync(data).toString('utf8');
@@ -149,7 +154,7 @@ export async function* readLogRecords(
       problems.count('unreadable-file', path);
       continue;
     }
-    const text = decompress(path, data, problems);
+    const text = decodeLogFile(data, path, problems);
     if (text !== undefined) yield* splitRecords(text, path, problems);
   }
 }

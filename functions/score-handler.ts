@@ -1,0 +1,71 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDetector, type Detector } from '../lib/detector.ts';
+import { scoreSqsRecords } from '../lib/score-pipeline.ts';
+import type { DetectorStore } from '../lib/store.ts';
+import { logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
+
+export interface ScoreHandlerDependencies {
+  store: DetectorStore & WriteCounting;
+  /** Defaults to a detector on `store` with the default policy in dry-run: it never contains on a default. */
+  detector?: Pick<Detector, 'processBatch'>;
+  protectedBuckets?: readonly string[];
+  logger?: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+}
+
+export type ScoreHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * Builds the `score` handler: an SQS batch of EventBridge envelopes in, `batchItemFailures` out
+ * (the event source mapping reports partial failures). Malformed messages are logged and
+ * acknowledged; a store failure returns the batch's messages to the queue. SQS redelivery is safe
+ * without an idempotency table: the window write counts an eventID once. The detector lives as
+ * long as the handler (the container), so calm actors' counts wait there for their window to close.
+ */
+export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
+  const { store } = deps;
+  const detector = deps.detector ?? createDetector({ store, policy: { dryRun: true } });
+  const logger = deps.logger ?? new Logger({ serviceName: 'keysentry' });
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'keysentry', serviceName: 'keysentry' });
+  const now = deps.now ?? Date.now;
+
+  return async (event, context) => {
+    if (context !== undefined) logger.addContext(context);
+    const writesBefore = store.writes;
+    const scored = await scoreSqsRecords(
+      event.Records.map(({ messageId, body }) => ({ messageId, body })),
+      { detector, now, protectedBuckets: deps.protectedBuckets },
+    );
+    const { report, outcome, error, batchItemFailures } = scored;
+
+    if (report.rejectedTotal > 0) {
+      logger.warn('malformed messages acknowledged, not retried', { rejected: report.rejected, examples: report.examples });
+    }
+    if (error !== undefined) {
+      logger.error('scoring failed; the batch goes back to the queue', {
+        error: error instanceof Error ? error : String(error),
+        retried: batchItemFailures.length,
+      });
+    } else {
+      logIncidentChanges(logger, outcome?.changes ?? []);
+      logger.info('batch scored', { messages: event.Records.length, intake: report.toJSON(), fresh: outcome?.fresh ?? 0 });
+    }
+
+    const oldestSent = event.Records.reduce(
+      (min, record) => Math.min(min, Number(record.attributes.SentTimestamp) || Number.POSITIVE_INFINITY),
+      Number.POSITIVE_INFINITY,
+    );
+    const oldest = scored.oldestEventTime ?? oldestSent;
+    publishBatchMetrics(metrics, {
+      report,
+      verdicts: outcome?.verdicts ?? [],
+      storeWrites: writesBefore === undefined || store.writes === undefined ? undefined : store.writes - writesBefore,
+      latencyMs: Number.isFinite(oldest) ? now() - oldest : undefined,
+      retriedMessages: batchItemFailures.length,
+    });
+    return { batchItemFailures };
+  };
+}

@@ -1,0 +1,137 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { Context, S3Event } from 'aws-lambda';
+import { createDetector, type Detector } from '../lib/detector.ts';
+import { scoreLogFile } from '../lib/score-pipeline.ts';
+import type { DetectorStore } from '../lib/store.ts';
+import { logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
+
+/** The object an S3 notification names; the three fields together are the idempotency key. */
+export interface LogFileObject {
+  bucket: string;
+  key: string;
+  etag: string;
+}
+
+/** Reads an object's bytes; `undefined` when it no longer exists. */
+export type ObjectReader = (object: LogFileObject) => Promise<Uint8Array | undefined>;
+
+/** What one log file came to, as stored in the idempotency record. */
+export interface LogFileSummary {
+  records: number;
+  events: number;
+  rejected: number;
+  batches: number;
+  incidents: number;
+  missing?: true;
+}
+
+export interface ScoreLogFileHandlerDependencies {
+  store: DetectorStore & WriteCounting;
+  /** Defaults to a detector on `store` with the default policy in dry-run: it never contains on a default. */
+  detector?: Pick<Detector, 'processBatch' | 'flush'>;
+  readObject: ObjectReader;
+  /** Event time decided as one batch (default 10 s, as `keysentry replay`). */
+  batchWindowMs?: number;
+  protectedBuckets?: readonly string[];
+  /** Makes a notification delivered twice score its file once; absent in unit tests. */
+  idempotency?: { persistenceStore: BasePersistenceLayer; expiresAfterSeconds?: number };
+  logger?: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+}
+
+export type ScoreLogFileHandler = (event: S3Event, context?: Context) => Promise<void>;
+
+/** S3 notifications URL-encode the key, with `+` for a space. */
+const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
+
+/** CloudTrail's digest files (`…/CloudTrail-Digest/…`) hold signatures, not events. */
+const isDigest = (key: string): boolean => key.includes('/CloudTrail-Digest/');
+
+/** An `ObjectReader` on S3; a key deleted before it was read is `undefined`, anything else throws. */
+export function makeS3ObjectReader(client: S3Client): ObjectReader {
+  return async ({ bucket, key }) => {
+    try {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return response.Body === undefined ? new Uint8Array() : await response.Body.transformToByteArray();
+    } catch (error) {
+      if (error instanceof NoSuchKey) return undefined;
+      throw error;
+    }
+  };
+}
+
+/**
+ * Builds the `score-logfile` handler: for each CloudTrail log file an S3 notification names, read
+ * it and score it through the same detector as the SQS path. A damaged file is reported (log and
+ * `Rejected` metric) and the notification succeeds: reading it again would not repair it. A
+ * store or S3 failure throws, so Lambda retries the notification and then hands it to the
+ * failure queue. With `idempotency`, a file (bucket + key + ETag) is scored once however often S3
+ * notifies; a failed attempt leaves no record, so its retry scores the file.
+ */
+export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): ScoreLogFileHandler {
+  const { store } = deps;
+  const detector = deps.detector ?? createDetector({ store, policy: { dryRun: true } });
+  const logger = deps.logger ?? new Logger({ serviceName: 'keysentry' });
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'keysentry', serviceName: 'keysentry' });
+  const now = deps.now ?? Date.now;
+  const batchWindowMs = deps.batchWindowMs ?? 10_000;
+
+  const scoreObject = async (object: LogFileObject): Promise<LogFileSummary> => {
+    const source = `s3://${object.bucket}/${object.key}`;
+    const data = await deps.readObject(object);
+    if (data === undefined) {
+      logger.warn('log file gone before it was read', { source });
+      return { records: 0, events: 0, rejected: 0, batches: 0, incidents: 0, missing: true };
+    }
+    const writesBefore = store.writes;
+    const scored = await scoreLogFile(data, source, { detector, batchWindowMs, protectedBuckets: deps.protectedBuckets });
+    const { report } = scored;
+    if (report.rejectedTotal > 0) logger.warn('log file has damaged content', { source, rejected: report.rejected });
+    logIncidentChanges(logger, scored.changes);
+    logger.info('log file scored', { source, intake: report.toJSON(), batches: scored.batches });
+    publishBatchMetrics(metrics, {
+      report,
+      verdicts: scored.verdicts,
+      storeWrites: writesBefore === undefined || store.writes === undefined ? undefined : store.writes - writesBefore,
+      latencyMs: scored.oldestEventTime === undefined ? undefined : now() - scored.oldestEventTime,
+    });
+    return {
+      records: report.records,
+      events: report.events,
+      rejected: report.rejectedTotal,
+      batches: scored.batches,
+      incidents: scored.changes.length,
+    };
+  };
+
+  const idempotencyConfig =
+    deps.idempotency === undefined ? undefined : new IdempotencyConfig({ expiresAfterSeconds: deps.idempotency.expiresAfterSeconds ?? 86_400 });
+  const scoreOnce =
+    deps.idempotency === undefined || idempotencyConfig === undefined
+      ? scoreObject
+      : makeIdempotent(scoreObject, { persistenceStore: deps.idempotency.persistenceStore, config: idempotencyConfig });
+
+  return async (event, context) => {
+    if (context !== undefined) {
+      logger.addContext(context);
+      idempotencyConfig?.registerLambdaContext(context);
+    }
+    for (const record of event.Records) {
+      const object: LogFileObject = {
+        bucket: record.s3.bucket.name,
+        key: decodeS3Key(record.s3.object.key),
+        etag: record.s3.object.eTag ?? '',
+      };
+      if (isDigest(object.key)) {
+        logger.debug('digest file skipped', { key: object.key });
+        continue;
+      }
+      await scoreOnce(object);
+    }
+  };
+}

@@ -1,0 +1,143 @@
+import { DEFAULT_WINDOW_MS } from './detector.ts';
+import { ConfigError } from './errors.ts';
+import { DEFAULT_POLICY, type Policy } from './policy.ts';
+
+/** What the score Lambdas run with, read once from the environment at cold start. */
+export interface KeysentryConfig {
+  serviceName: string;
+  metricsNamespace: string;
+  /** The region of the tables; the SDK's own default when unset. */
+  region?: string;
+  /** Another DynamoDB endpoint (an emulator); AWS when unset. */
+  dynamoDbEndpoint?: string;
+  windowsTable: string;
+  stateTable: string;
+  policy: Policy;
+  /** Only events on these buckets are scored; empty: every bucket the trail records. */
+  protectedBuckets: string[];
+  windowMs: number;
+  /** Event time decided as one batch when a log file is scored, as `keysentry replay` does. */
+  logFileBatchWindowMs: number;
+}
+
+/** The log-file function's configuration: the common one plus its idempotency table. */
+export interface LogFileConfig extends KeysentryConfig {
+  idempotencyTable: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads every problem of the environment before failing, so that a broken deployment says in one
+ * message everything that is wrong with it.
+ */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  required(name: string): string {
+    const value = this.raw(name);
+    if (value === undefined) this.problems.push(`${name} is missing`);
+    return value ?? '';
+  }
+
+  optional(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+
+  number(name: string, range: { min: number; max: number }, fallback?: number): number {
+    const text = this.raw(name);
+    if (text === undefined) {
+      if (fallback !== undefined) return fallback;
+      this.problems.push(`${name} is missing`);
+      return Number.NaN;
+    }
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < range.min || value > range.max) {
+      this.problems.push(`${name}="${text}" is not a number from ${range.min} to ${range.max}`);
+    }
+    return value;
+  }
+
+  boolean(name: string): boolean {
+    const text = this.raw(name)?.toLowerCase();
+    if (text === undefined) this.problems.push(`${name} is missing`);
+    else if (text !== 'true' && text !== 'false') this.problems.push(`${name}="${text}" is neither true nor false`);
+    return text === 'true';
+  }
+
+  url(name: string): string | undefined {
+    const text = this.raw(name);
+    if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name}="${text}" is not a URL`);
+    return text;
+  }
+
+  done(): void {
+    if (this.problems.length > 0) throw new ConfigError(`keysentry configuration: ${this.problems.join('; ')}`);
+  }
+}
+
+function readConfig(reader: EnvReader): KeysentryConfig {
+  const pageThreshold = reader.number('PAGE_THRESHOLD', { min: 0, max: 100 });
+  const containThreshold = reader.number('CONTAIN_THRESHOLD', { min: 0, max: 100 });
+  if (containThreshold < pageThreshold) {
+    reader.problems.push(`CONTAIN_THRESHOLD=${containThreshold} is below PAGE_THRESHOLD=${pageThreshold}`);
+  }
+  return {
+    serviceName: reader.optional('POWERTOOLS_SERVICE_NAME') ?? 'keysentry',
+    metricsNamespace: reader.optional('POWERTOOLS_METRICS_NAMESPACE') ?? 'keysentry',
+    region: reader.optional('AWS_REGION'),
+    dynamoDbEndpoint: reader.url('DYNAMODB_ENDPOINT'),
+    windowsTable: reader.required('WINDOWS_TABLE'),
+    stateTable: reader.required('STATE_TABLE'),
+    policy: {
+      pageThreshold,
+      containThreshold,
+      dryRun: reader.boolean('DRY_RUN'),
+      protectedPrincipals: reader.list('PROTECTED_PRINCIPALS'),
+      // The built-in pattern stays whatever the deployment adds: the detector never contains itself.
+      ownRoles: [...new Set([...DEFAULT_POLICY.ownRoles, ...reader.list('OWN_ROLES')])],
+      cooldownMinutes: reader.number('COOLDOWN_MINUTES', { min: 1, max: 10_080 }, DEFAULT_POLICY.cooldownMinutes),
+    },
+    protectedBuckets: reader.list('PROTECTED_BUCKETS'),
+    windowMs: reader.number('WINDOW_MINUTES', { min: 1, max: 60 }, DEFAULT_WINDOW_MS / 60_000) * 60_000,
+    logFileBatchWindowMs: reader.number('LOG_FILE_BATCH_SECONDS', { min: 1, max: 300 }, 10) * 1000,
+  };
+}
+
+/**
+ * Reads the score function's configuration from `env` once, at cold start: table names, the
+ * page/contain thresholds, dry-run, protected principals and buckets (comma lists), the
+ * detector's own role patterns (added to the built-in `*keysentry*`), cool-down and window
+ * lengths. `WINDOWS_TABLE`, `STATE_TABLE`, `PAGE_THRESHOLD`, `CONTAIN_THRESHOLD` and `DRY_RUN`
+ * are required, so that a deployment never contains keys on a default it did not choose; a
+ * missing or invalid variable throws one `ConfigError` naming every such variable.
+ */
+export function loadConfig(env: Env = process.env): KeysentryConfig {
+  const reader = new EnvReader(env);
+  const config = readConfig(reader);
+  reader.done();
+  return config;
+}
+
+/** `loadConfig` for the log-file function, which also needs `IDEMPOTENCY_TABLE`. */
+export function loadLogFileConfig(env: Env = process.env): LogFileConfig {
+  const reader = new EnvReader(env);
+  const config = readConfig(reader);
+  const idempotencyTable = reader.required('IDEMPOTENCY_TABLE');
+  reader.done();
+  return { ...config, idempotencyTable };
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, loadLogFileConfig } from '../lib/config.ts';
+import { DEFAULT_WINDOW_MS } from '../lib/detector.ts';
+import { ConfigError } from '../lib/errors.ts';
+
+/** The environment serverless.yml gives the score function with its default params. */
+const DEPLOYED: Record<string, string> = {
+  POWERTOOLS_SERVICE_NAME: 'keysentry',
+  POWERTOOLS_METRICS_NAMESPACE: 'keysentry',
+  AWS_REGION: 'eu-west-1',
+  WINDOWS_TABLE: 'keysentry-dev-windows',
+  STATE_TABLE: 'keysentry-dev-state',
+  PAGE_THRESHOLD: '50',
+  CONTAIN_THRESHOLD: '75',
+  DRY_RUN: 'true',
+  PROTECTED_PRINCIPALS: '',
+  PROTECTED_BUCKETS: 'checkup-results, invoices',
+  OWN_ROLES: 'keysentry-dev-*',
+};
+
+const without = (name: string): Record<string, string> => {
+  const { [name]: _removed, ...rest } = DEPLOYED;
+  return rest;
+};
+
+function configError(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('reads the environment serverless.yml deploys', () => {
+    const config = loadConfig(DEPLOYED);
+    expect(config).toMatchObject({
+      serviceName: 'keysentry',
+      region: 'eu-west-1',
+      windowsTable: 'keysentry-dev-windows',
+      stateTable: 'keysentry-dev-state',
+      protectedBuckets: ['checkup-results', 'invoices'],
+      windowMs: DEFAULT_WINDOW_MS,
+      logFileBatchWindowMs: 10_000,
+    });
+    expect(config.policy).toEqual({
+      pageThreshold: 50,
+      containThreshold: 75,
+      dryRun: true,
+      protectedPrincipals: [],
+      ownRoles: ['*keysentry*', 'keysentry-dev-*'],
+      cooldownMinutes: 60,
+    });
+  });
+
+  it('splits protected principals on commas and ignores blanks', () => {
+    const config = loadConfig({ ...DEPLOYED, PROTECTED_PRINCIPALS: 'arn:aws:iam::111122223333:role/backup, ,break-glass-*,' });
+    expect(config.policy.protectedPrincipals).toEqual(['arn:aws:iam::111122223333:role/backup', 'break-glass-*']);
+  });
+
+  it('keeps its own role pattern when the deployment names none', () => {
+    expect(loadConfig(without('OWN_ROLES')).policy.ownRoles).toEqual(['*keysentry*']);
+  });
+
+  it('turns containment on only for DRY_RUN=false', () => {
+    expect(loadConfig({ ...DEPLOYED, DRY_RUN: 'false' }).policy.dryRun).toBe(false);
+    expect(loadConfig({ ...DEPLOYED, DRY_RUN: 'TRUE' }).policy.dryRun).toBe(true);
+  });
+
+  it('reads the optional window, cool-down and log-file batch settings', () => {
+    const config = loadConfig({ ...DEPLOYED, WINDOW_MINUTES: '1', COOLDOWN_MINUTES: '30', LOG_FILE_BATCH_SECONDS: '5' });
+    expect(config.windowMs).toBe(60_000);
+    expect(config.policy.cooldownMinutes).toBe(30);
+    expect(config.logFileBatchWindowMs).toBe(5_000);
+  });
+
+  for (const name of ['WINDOWS_TABLE', 'STATE_TABLE', 'PAGE_THRESHOLD', 'CONTAIN_THRESHOLD', 'DRY_RUN']) {
+    it(`fails naming ${name} when it is missing`, () => {
+      const error = configError(() => loadConfig(without(name)));
+      expect(error.message).toContain(`${name} is missing`);
+    });
+
+    it(`treats an empty ${name} as missing`, () => {
+      expect(configError(() => loadConfig({ ...DEPLOYED, [name]: '  ' })).message).toContain(`${name} is missing`);
+    });
+  }
+
+  it('names every problem of the environment in one error', () => {
+    const error = configError(() => loadConfig({ PAGE_THRESHOLD: 'fifty', DRY_RUN: 'yes' }));
+    expect(error.message).toContain('WINDOWS_TABLE is missing');
+    expect(error.message).toContain('STATE_TABLE is missing');
+    expect(error.message).toContain('PAGE_THRESHOLD="fifty" is not a number from 0 to 100');
+    expect(error.message).toContain('CONTAIN_THRESHOLD is missing');
+    expect(error.message).toContain('DRY_RUN="yes" is neither true nor false');
+  });
+
+  it('rejects thresholds outside 0–100 and a contain threshold below the page threshold', () => {
+    expect(configError(() => loadConfig({ ...DEPLOYED, PAGE_THRESHOLD: '101' })).message).toContain('PAGE_THRESHOLD="101"');
+    expect(configError(() => loadConfig({ ...DEPLOYED, PAGE_THRESHOLD: '80' })).message).toContain(
+      'CONTAIN_THRESHOLD=75 is below PAGE_THRESHOLD=80',
+    );
+  });
+
+  it('rejects invalid optional settings by name', () => {
+    expect(configError(() => loadConfig({ ...DEPLOYED, WINDOW_MINUTES: '0' })).message).toContain('WINDOW_MINUTES="0"');
+    expect(configError(() => loadConfig({ ...DEPLOYED, COOLDOWN_MINUTES: 'soon' })).message).toContain('COOLDOWN_MINUTES="soon"');
+    expect(configError(() => loadConfig({ ...DEPLOYED, DYNAMODB_ENDPOINT: 'localhost 5000' })).message).toContain(
+      'DYNAMODB_ENDPOINT="localhost 5000" is not a URL',
+    );
+  });
+
+  it('accepts an emulator endpoint for DynamoDB', () => {
+    expect(loadConfig({ ...DEPLOYED, DYNAMODB_ENDPOINT: 'http://127.0.0.1:5000' }).dynamoDbEndpoint).toBe('http://127.0.0.1:5000');
+  });
+});
+
+describe('loadLogFileConfig', () => {
+  it('adds the idempotency table', () => {
+    expect(loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'keysentry-dev-idempotency' }).idempotencyTable).toBe(
+      'keysentry-dev-idempotency',
+    );
+  });
+
+  it('fails naming IDEMPOTENCY_TABLE with the other problems', () => {
+    const error = configError(() => loadLogFileConfig(without('STATE_TABLE')));
+    expect(error.message).toContain('STATE_TABLE is missing');
+    expect(error.message).toContain('IDEMPOTENCY_TABLE is missing');
+  });
+});
