@@ -56,7 +56,7 @@ export interface AccessEvent {
   identity: Identity;
   bucket?: string;
   objectKey?: string;
-  /** Short hash of bucket and key, for the distinct-object sets; absent without a key. */
+  /** Short hash of bucket and key of a read or delete, for the distinct-object sets. */
   objectHash?: string;
   versionId?: string;
   bytesOut: number;

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.ts';
 import { KeysentryError, UsageError } from './errors.ts';
+import { createDynamoDbClient, DynamoDbStore, ensureTables } from './dynamodb-store.ts';
 import { replayLogs, type ReplayOptions } from './replay.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
 import { SCENARIO_NAMES, simulateScenario, type ScenarioName } from './simulator/index.ts';
+import type { DetectorStore } from './store.ts';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
@@ -31,6 +33,10 @@ Replay options:
   --protect PATTERN           never contain this ARN/user/role/key (repeatable, * wildcard)
   --dry-run                   page "would have contained" instead of containing
   --include-service-calls     also score calls AWS services make themselves
+  --store memory|dynamodb     where windows, baselines and incidents live (default memory)
+  --table PREFIX              with dynamodb: tables PREFIX-windows and PREFIX-state
+  --endpoint URL --region R   with dynamodb: an emulator or another region
+  --create-tables             with dynamodb: create the tables when absent
 
 Simulate options:
   --seed N  --days N  --scale N  --start ISO-DATE  --attacker-rate N (objects/s)
@@ -50,9 +56,15 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
       protect: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', default: false },
       'include-service-calls': { type: 'boolean', default: false },
+      store: { type: 'string', default: 'memory' },
+      table: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'create-tables': { type: 'boolean', default: false },
     },
   });
   if (positionals.length === 0) throw new UsageError('replay needs at least one PATH');
+  const store = await openStore(values);
   const number = (text: string | undefined, option: string): number | undefined => {
     if (text === undefined) return undefined;
     const value = Number(text);
@@ -74,6 +86,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     policy,
     normalize: { includeServiceCalls: values['include-service-calls'] },
     onProgress: progress.update,
+    store,
   });
   progress.done();
   if (values.json) {
@@ -84,6 +97,24 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(formatSummary(result.summary));
   }
   return 0;
+}
+
+/**
+ * The store a replay runs on: in memory (a backtest), or the DynamoDB tables of a deployment
+ * (`--table keysentry-prod` names `keysentry-prod-windows` and `keysentry-prod-state`, as
+ * serverless.yml does), so that last month's logs can warm a fresh deployment's baselines.
+ */
+async function openStore(values: { store?: string; table?: string; endpoint?: string; region?: string; 'create-tables'?: boolean }): Promise<DetectorStore | undefined> {
+  if (values.store === 'memory') {
+    if (values.table !== undefined || values.endpoint !== undefined) throw new UsageError('--table and --endpoint need --store dynamodb');
+    return undefined;
+  }
+  if (values.store !== 'dynamodb') throw new UsageError(`--store: "${values.store}" is not memory or dynamodb`);
+  if (values.table === undefined) throw new UsageError('--store dynamodb needs --table PREFIX (e.g. keysentry-prod)');
+  const client = createDynamoDbClient({ endpoint: values.endpoint, region: values.region });
+  const names = { windowsTable: `${values.table}-windows`, stateTable: `${values.table}-state` };
+  if (values['create-tables']) await ensureTables(client, names);
+  return new DynamoDbStore({ client, ...names });
 }
 
 /** A progress bar on stderr, drawn only when stderr is a terminal. */

@@ -64,6 +64,8 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   DeleteObjects: 'delete-batch',
 };
 
+const HASHED_OPERATIONS: ReadonlySet<Operation> = new Set(['get', 'delete', 'delete-version']);
+
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -146,7 +148,8 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
       identity,
       bucket,
       objectKey,
-      objectHash: objectKey === undefined ? undefined : hashObject(bucket, objectKey),
+      // Only reads and deletes feed the distinct-object sets; hashing long keys costs.
+      objectHash: objectKey !== undefined && HASHED_OPERATIONS.has(operation) ? hashObject(bucket, objectKey) : undefined,
       versionId,
       bytesOut: byteCount(extra.bytesTransferredOut),
       bytesIn: byteCount(extra.bytesTransferredIn),
@@ -174,8 +177,14 @@ export class IdentityCache {
   resolve(userIdentity: UserIdentityRecord, sourceIp: string, recipientAccountId: string | undefined): Identity {
     const u = userIdentity;
     const issuer = u.sessionContext?.sessionIssuer;
-    // JSON keeps a missing field apart from the string "undefined" and a number from its digits.
-    const key = JSON.stringify([u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName, sourceIp, recipientAccountId]);
+    const fields = [u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName, sourceIp, recipientAccountId];
+    // Only plain strings make a key: a damaged record with odd field types is resolved uncached.
+    let key = '';
+    for (const field of fields) {
+      if (field === undefined) key += '\u0002';
+      else if (typeof field === 'string') key += `${field}\u0001`;
+      else return resolveIdentity(userIdentity, sourceIp, recipientAccountId);
+    }
     let identity = this.entries.get(key);
     if (identity === undefined) {
       if (this.entries.size >= this.capacity) this.entries.clear();

@@ -132,13 +132,14 @@ export function createDynamoDbClient(options: { endpoint?: string; region?: stri
   });
 }
 
-type NumericField = { [K in keyof WindowStats]: WindowStats[K] extends number ? K : never }[keyof WindowStats];
-type SetField = { [K in keyof WindowStats]: WindowStats[K] extends Set<string> ? K : never }[keyof WindowStats];
+type NumericField = { [K in keyof WindowStats]-?: WindowStats[K] extends number ? K : never }[keyof WindowStats];
+type SetField = { [K in keyof WindowStats]-?: WindowStats[K] extends Set<string> ? K : never }[keyof WindowStats];
 type StoredSet = SetField | 'eventIds';
 
 // Typed as records over the WindowStats fields so that a counter or set added there fails to
 // compile here instead of being silently dropped by the store.
-const COUNTERS: Record<Exclude<NumericField, 'window' | 'firstEventTime' | 'lastEventTime'>, true> = {
+// distinctObjects is the in-memory store's compaction; DynamoDB keeps the set until the TTL.
+const COUNTERS: Record<Exclude<NumericField, 'window' | 'firstEventTime' | 'lastEventTime' | 'distinctObjects'>, true> = {
   events: true,
   gets: true,
   heads: true,

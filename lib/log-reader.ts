@@ -79,8 +79,13 @@ export function decodeLogFile(bytes: Uint8Array, path: string, problems: ReadPro
  * are not JSON objects are counted one by one; a file with no readable line at all is counted once.
  */
 export function* splitRecords(text: string, source: string, problems: ReadProblems): Generator<RawRecord> {
+  for (const record of parseLogText(text, source, problems)) yield { record, source };
+}
+
+/** {@link splitRecords} as one array: a log file's `Records` array is returned as parsed, uncopied. */
+export function parseLogText(text: string, source: string, problems: ReadProblems): unknown[] {
   const start = text.search(/\S/);
-  if (start < 0) return;
+  if (start < 0) return [];
   const first = text[start];
   if (first === '{' || first === '[') {
     let parsed: unknown;
@@ -91,29 +96,24 @@ export function* splitRecords(text: string, source: string, problems: ReadProble
       whole = false;
     }
     if (whole) {
-      const records = Array.isArray(parsed)
+      return Array.isArray(parsed)
         ? parsed
         : typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { Records?: unknown }).Records)
           ? (parsed as { Records: unknown[] }).Records
           : [parsed];
-      for (const record of records) yield { record, source };
-      return;
     }
   }
-  let good = 0;
+  const records: unknown[] = [];
   let bad = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const record = parseObjectLine(line);
-    if (record === undefined) {
-      bad++;
-      continue;
-    }
-    good++;
-    yield { record, source };
+    if (record === undefined) bad++;
+    else records.push(record);
   }
-  if (good === 0) problems.count('not-json', source);
+  if (records.length === 0) problems.count('not-json', source);
   else for (let i = 0; i < bad; i++) problems.count('bad-json-line', source);
+  return records;
 }
 
 /**
@@ -130,15 +130,15 @@ function parseObjectLine(line: string): object | undefined {
 }
 
 /**
- * Streams the records of the given log files one file at a time, so a month of logs is never
- * held in memory. Unreadable, truncated or non-JSON input is counted under its reason and
- * skipped; whatever part of a damaged file can be read is still returned.
+ * Streams the given log files one at a time, each as the array of its records, so a month of
+ * logs is never held in memory. Unreadable, truncated or non-JSON input is counted under its
+ * reason and skipped; whatever part of a damaged file can be read is still returned.
  */
-export async function* readLogRecords(
+export async function* readLogFiles(
   files: ReadonlyArray<{ path: string }>,
   problems: ReadProblems,
   onFile?: (path: string) => void,
-): AsyncGenerator<RawRecord> {
+): AsyncGenerator<{ source: string; records: unknown[] }> {
   // Read one file ahead: the disk works while the previous file's records are scored.
   const load = (index: number): Promise<Buffer | undefined> | undefined => {
     const file = files[index];
@@ -155,6 +155,17 @@ export async function* readLogRecords(
       continue;
     }
     const text = decodeLogFile(data, path, problems);
-    if (text !== undefined) yield* splitRecords(text, path, problems);
+    if (text !== undefined) yield { source: path, records: parseLogText(text, path, problems) };
+  }
+}
+
+/** {@link readLogFiles}, one record at a time with its source. */
+export async function* readLogRecords(
+  files: ReadonlyArray<{ path: string }>,
+  problems: ReadProblems,
+  onFile?: (path: string) => void,
+): AsyncGenerator<RawRecord> {
+  for await (const { source, records } of readLogFiles(files, problems, onFile)) {
+    for (const record of records) yield { record, source };
   }
 }

@@ -1,7 +1,7 @@
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
 import type { Incident } from './incident.ts';
 import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
-import { createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
+import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
 
 /**
  * The in-memory store: what `keysentry replay` and the unit tests run on. Same contract as the
@@ -13,6 +13,16 @@ export class MemoryStore implements DetectorStore {
   private readonly incidents = new Map<string, Incident>();
   private readonly latestIncidentByActor = new Map<string, string>();
   private tuning: TuningState | undefined;
+  /** Windows in the order they were created, for compaction. */
+  private readonly compactionQueue: StoredWindow[] = [];
+  private newestWindow = Number.NEGATIVE_INFINITY;
+
+  /**
+   * @param keepSetsForWindows how many windows behind the newest keep their event ids and object
+   *   sets; older ones keep only their counts. Redeliveries come within minutes and reads are
+   *   matched to deletes within the hour, so a month-long replay need not hold a month of hashes.
+   */
+  constructor(private readonly keepSetsForWindows = 8) {}
 
   /** Store writes so far, counted as the DynamoDB store would make them (the write budget). */
   writes = 0;
@@ -28,12 +38,30 @@ export class MemoryStore implements DetectorStore {
     if (stored === undefined) {
       stored = { ...createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window), revision: 0, eventIds: new Set() };
       byWindow.set(delta.window, stored);
+      this.compactionQueue.push(stored);
     }
     mergeWindowStats(stored, delta);
     for (const id of eventIds) if (stored.eventIds.size < SET_CAPS.eventIds) stored.eventIds.add(id);
     stored.revision++;
     this.writes++;
+    if (delta.window > this.newestWindow) {
+      this.newestWindow = delta.window;
+      this.compactOlderThan(delta.window - this.keepSetsForWindows);
+    }
     return stored;
+  }
+
+  private compactOlderThan(window: number): void {
+    let done = 0;
+    while (done < this.compactionQueue.length && (this.compactionQueue[done] as StoredWindow).window < window) {
+      const stats = this.compactionQueue[done] as StoredWindow;
+      stats.distinctObjects = countDistinctObjects(stats);
+      stats.readObjects = new Set();
+      stats.deletedObjects = new Set();
+      stats.eventIds = new Set();
+      done++;
+    }
+    if (done > 0) this.compactionQueue.splice(0, done);
   }
 
   async getWindows(actor: string, fromWindow: number, toWindow: number): Promise<StoredWindow[]> {

@@ -40,6 +40,7 @@ export function formatSummary(summary: ReplaySummary): string {
     `Rejected: ${byReason(summary.rejected)}`,
     ...Object.entries(summary.rejectedExamples).map(([reason, sources]) => `  ${reason}: e.g. ${sources.join(', ')}`),
     `Incidents: ${summary.incidents} (${summary.contained} contained, ${summary.paged} paged)`,
+    `Store writes: ${formatNumber(summary.storeWrites)} (${summary.storeWritesPerThousandEvents} per 1,000 events)`,
     `Elapsed ${formatNumber(summary.elapsedMs)} ms, ${formatNumber(summary.eventsPerSecond)} events/s`,
   ];
   return `${lines.join('\n')}\n`;

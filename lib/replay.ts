@@ -4,7 +4,7 @@ import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './detect
 import { EventDeduplicator } from './event-deduplicator.ts';
 import type { Incident } from './incident.ts';
 import { IntakeReport } from './intake-report.ts';
-import { listLogFiles, readLogRecords } from './log-reader.ts';
+import { listLogFiles, readLogFiles } from './log-reader.ts';
 import { MemoryStore } from './memory-store.ts';
 import type { Policy } from './policy.ts';
 import { ReorderBuffer } from './reorder-buffer.ts';
@@ -65,6 +65,9 @@ export interface ReplaySummary {
   tunings: number;
   incidents: number;
   contained: number;
+  /** Store writes of the replay, and per 1,000 events scored. */
+  storeWrites: number;
+  storeWritesPerThousandEvents: number;
   paged: number;
   firstEventTime: string | null;
   lastEventTime: string | null;
@@ -101,9 +104,10 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const tuneEveryMs = options.tuneEveryMs ?? 7 * DAY_MS;
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
   const store = options.store ?? new MemoryStore();
+  const writesBefore = store.writes;
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs });
   const report = new IntakeReport();
-  const dedup = new EventDeduplicator();
+  const dedup = new EventDeduplicator(200_000);
   const buffer = new ReorderBuffer<AccessEvent>(options.reorderMs ?? 15 * 60_000);
 
   const normalizeOptions = { ...options.normalize, identityCache: new IdentityCache() };
@@ -169,47 +173,56 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     if (snapshot !== undefined && event.eventTime <= snapshot.decisionTime) snapshot.tally[counted]++;
   };
 
-  const admit = async (event: AccessEvent): Promise<void> => {
+  // Called for every event in time order; only a batch boundary awaits the detector.
+  const admit = (event: AccessEvent): void => {
     if (event.eventTime < lastReleased) report.late++;
     else lastReleased = event.eventTime;
-    if (event.eventTime >= batchEnd) {
-      await flush();
-      batchEnd = (Math.floor(event.eventTime / batchWindowMs) + 1) * batchWindowMs;
-    }
     batch.push(event);
   };
-
-  for await (const { record, source } of readLogRecords(files, report, (path) => {
+  const closeBatchBefore = async (event: AccessEvent): Promise<void> => {
+    await flush();
+    batchEnd = (Math.floor(event.eventTime / batchWindowMs) + 1) * batchWindowMs;
+  };
+  const onFile = (path: string): void => {
     bytesDone += sizes.get(path) ?? 0;
     options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
-  })) {
-    report.records++;
-    const outcome = normalizeRecord(record, normalizeOptions);
-    if (outcome.kind === 'rejected') {
-      report.count(outcome.reason, source);
-      continue;
+  };
+  for await (const { records, source } of readLogFiles(files, report, onFile)) {
+    for (const record of records) {
+      report.records++;
+      const outcome = normalizeRecord(record, normalizeOptions);
+      if (outcome.kind === 'rejected') {
+        report.count(outcome.reason, source);
+        continue;
+      }
+      if (outcome.kind === 'skipped') {
+        report.skip(outcome.reason);
+        continue;
+      }
+      const event = outcome.event;
+      if (!dedup.firstSeen(event.idHash)) {
+        report.duplicates++;
+        continue;
+      }
+      report.events++;
+      if (origin === undefined) {
+        origin = Math.floor(event.eventTime / DAY_MS) * DAY_MS;
+        warmupEnd = origin + warmupMs;
+        nextTune = nextWeekly(origin);
+      }
+      if (firstEventTime === undefined || event.eventTime < firstEventTime) firstEventTime = event.eventTime;
+      if (lastEventTime === undefined || event.eventTime > lastEventTime) lastEventTime = event.eventTime;
+      buffer.push(event.eventTime, event);
+      for (const ready of buffer.release()) {
+        if (ready.eventTime >= batchEnd) await closeBatchBefore(ready);
+        admit(ready);
+      }
     }
-    if (outcome.kind === 'skipped') {
-      report.skip(outcome.reason);
-      continue;
-    }
-    const event = outcome.event;
-    if (!dedup.firstSeen(event.eventId)) {
-      report.duplicates++;
-      continue;
-    }
-    report.events++;
-    if (origin === undefined) {
-      origin = Math.floor(event.eventTime / DAY_MS) * DAY_MS;
-      warmupEnd = origin + warmupMs;
-      nextTune = nextWeekly(origin);
-    }
-    firstEventTime = Math.min(firstEventTime ?? event.eventTime, event.eventTime);
-    lastEventTime = Math.max(lastEventTime ?? event.eventTime, event.eventTime);
-    buffer.push(event.eventTime, event);
-    for (const ready of buffer.release()) await admit(ready);
   }
-  for (const ready of buffer.release(true)) await admit(ready);
+  for (const ready of buffer.release(true)) {
+    if (ready.eventTime >= batchEnd) await closeBatchBefore(ready);
+    admit(ready);
+  }
   await flush();
   await detector.flush();
 
@@ -251,6 +264,8 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       tunings,
       incidents: replayIncidents.length,
       contained: replayIncidents.filter((i) => i.action === 'contain').length,
+      storeWrites: store.writes - writesBefore,
+      storeWritesPerThousandEvents: Math.round((10_000 * (store.writes - writesBefore)) / Math.max(1, intake.events)) / 10,
       paged: replayIncidents.filter((i) => i.action === 'page').length,
       firstEventTime: firstEventTime === undefined ? null : new Date(firstEventTime).toISOString(),
       lastEventTime: lastEventTime === undefined ? null : new Date(lastEventTime).toISOString(),

@@ -21,6 +21,8 @@ export interface TuningState {
  * (production). Window totals are atomic across concurrent writers; an incident is created once.
  */
 export interface DetectorStore {
+  /** Write requests made so far (DynamoDB bills and throttles them): the write budget's measure. */
+  readonly writes: number;
   /**
    * Adds `delta` (one actor, one window) and records `eventIds` as counted, if the stored window's
    * revision is still `expectedRevision` (0: not stored yet); `'conflict'` when another writer got

@@ -1,6 +1,6 @@
 import { computeQuantiles, VOLUME_METRICS, type VolumeBaseline, type VolumeMetric } from './baseline.ts';
 import type { DetectorStore, TuningState } from './store.ts';
-import type { WindowStats } from './window-counter.ts';
+import { countDistinctObjects, type WindowStats } from './window-counter.ts';
 
 export interface TuningOptions {
   windowMs: number;
@@ -20,7 +20,7 @@ const WEEK_MS = 7 * 86_400_000;
 const metricOf = (stats: WindowStats, metric: VolumeMetric): number => {
   switch (metric) {
     case 'objects':
-      return stats.readObjects.size;
+      return countDistinctObjects(stats);
     case 'deletes':
       return stats.deletes + stats.versionDeletes;
     default:

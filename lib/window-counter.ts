@@ -23,6 +23,11 @@ export interface WindowStats {
   bytesIn: number;
   errors: number;
   readObjects: Set<string>;
+  /**
+   * Distinct objects read, kept as a number once a closed window lets its object sets go
+   * (the in-memory store compacts windows older than the read-then-delete horizon).
+   */
+  distinctObjects?: number;
   deletedObjects: Set<string>;
   buckets: Set<string>;
   networks: Set<string>;
@@ -67,9 +72,15 @@ export function createWindowStats(
   };
 }
 
+/** Distinct objects read in a window, whether its object set is still held or was compacted. */
+export function countDistinctObjects(stats: WindowStats): number {
+  return Math.max(stats.distinctObjects ?? 0, stats.readObjects.size);
+}
+
 /** A short, stable hash of an object for the distinct-object sets. */
 export function hashObject(bucket: string | undefined, key: string | undefined): string {
-  return hash53(`${bucket ?? ''}/${key ?? ''}`).toString(36);
+  // The bucket seeds the key's hash: no joined string is built per event.
+  return hash53(key ?? '', hash53(bucket ?? '')).toString(36);
 }
 
 function addCapped(set: Set<string>, value: string | undefined, cap: number): void {
