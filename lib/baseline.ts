@@ -37,6 +37,11 @@ export interface Baseline {
   tools: Record<string, number>;
   buckets: Record<string, number>;
   volume?: VolumeBaseline;
+  /**
+   * When an on-call engineer marked an incident of this principal benign (the weekly tuning
+   * applies the verdict): from then on it counts as familiar, whatever its age.
+   */
+  vouchedAt?: number;
 }
 
 /** New things seen of one baseline in a batch, merged into the stored baseline. */

@@ -105,13 +105,13 @@ const formatAge = (ms: number): string => {
 const formatBytes = (bytes: number): string =>
   bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 
-function scoreFamiliarity(input: ScoreInput): Reason[] {
-  const { principal, key, span, now, settings, identity } = input;
-  const reasons: Reason[] = [];
+/** Why the actor is not (yet) familiar: never seen, seen for under a week, or a new key of a familiar user. */
+function unfamiliarityOf(input: ScoreInput): Reason | undefined {
+  const { principal, key, now, settings, identity } = input;
   const unfamiliarMs = settings.unfamiliarDays * DAY_MS;
   const principalAge = principal ? now - principal.firstSeen : 0;
   if (principal === undefined || principalAge < DAY_MS) {
-    reasons.push({
+    return {
       code: 'never-seen',
       message: principal
         ? `${identity.principal} first seen ${formatAge(principalAge)} ago`
@@ -119,30 +119,40 @@ function scoreFamiliarity(input: ScoreInput): Reason[] {
       value: principalAge / DAY_MS,
       threshold: settings.unfamiliarDays,
       points: 40,
-    });
-  } else if (principalAge < unfamiliarMs) {
-    reasons.push({
+    };
+  }
+  if (principalAge < unfamiliarMs) {
+    return {
       code: 'recently-first-seen',
       message: `${identity.principal} first seen ${formatAge(principalAge)} ago (familiar after ${settings.unfamiliarDays} days)`,
       value: principalAge / DAY_MS,
       threshold: settings.unfamiliarDays,
       points: 25,
-    });
-  } else if (identity.longTermKey !== undefined) {
-    const keyAge = key ? now - key.firstSeen : 0;
-    if (key === undefined || keyAge < unfamiliarMs) {
-      reasons.push({
-        code: 'new-key',
-        message: key
-          ? `access key ${identity.longTermKey} of a familiar user first seen ${formatAge(keyAge)} ago`
-          : `access key ${identity.longTermKey} never seen before for a familiar user`,
-        value: keyAge / DAY_MS,
-        threshold: settings.unfamiliarDays,
-        points: keyAge < DAY_MS ? 35 : 25,
-      });
-    }
+    };
   }
-  if (principal !== undefined && principalAge >= DAY_MS) {
+  if (identity.longTermKey === undefined) return undefined;
+  const keyAge = key ? now - key.firstSeen : 0;
+  if (key !== undefined && keyAge >= unfamiliarMs) return undefined;
+  return {
+    code: 'new-key',
+    message: key
+      ? `access key ${identity.longTermKey} of a familiar user first seen ${formatAge(keyAge)} ago`
+      : `access key ${identity.longTermKey} never seen before for a familiar user`,
+    value: keyAge / DAY_MS,
+    threshold: settings.unfamiliarDays,
+    points: keyAge < DAY_MS ? 35 : 25,
+  };
+}
+
+function scoreFamiliarity(input: ScoreInput): Reason[] {
+  const { principal, span, now, settings } = input;
+  const reasons: Reason[] = [];
+  const principalAge = principal ? now - principal.firstSeen : 0;
+  // An on-call verdict of benign makes the principal familiar; novelty and volume still count.
+  const vouched = principal?.vouchedAt !== undefined && principal.vouchedAt <= now;
+  const unfamiliarity = vouched ? undefined : unfamiliarityOf(input);
+  if (unfamiliarity !== undefined) reasons.push(unfamiliarity);
+  if (principal !== undefined && (principalAge >= DAY_MS || vouched)) {
     const noveltyMs = settings.noveltyHours * 3_600_000;
     const fresh = (known: Record<string, number>, things: Iterable<string>): string[] =>
       [...things].filter((thing) => {

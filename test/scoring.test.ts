@@ -191,3 +191,17 @@ describe('decideAction', () => {
     expect(decideAction({ score: 60, reasons: [] }, contractor, DEFAULT_POLICY).action).toBe('page');
   });
 });
+
+describe('an on-call verdict of benign', () => {
+  it('makes a principal first seen minutes ago familiar: the same reads no longer page', () => {
+    const newcomer = { ...familiar(contractor.principal, 0), firstSeen: NOW - 600_000, volume: undefined };
+    const activity = span({ lists: 1, gets: 15, objects: 15 });
+    const before = scoreAgainstBaseline(input({ identity: { ...contractor, longTermKey: undefined }, principal: newcomer, span: activity }));
+    const after = scoreAgainstBaseline(
+      input({ identity: { ...contractor, longTermKey: undefined }, principal: { ...newcomer, vouchedAt: NOW - 60_000 }, span: activity }),
+    );
+    expect(before.score).toBeGreaterThanOrEqual(DEFAULT_POLICY.pageThreshold);
+    expect(codes(after.reasons)).not.toContain('never-seen');
+    expect(after.score).toBeLessThan(DEFAULT_POLICY.pageThreshold);
+  });
+});
