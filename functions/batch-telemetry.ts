@@ -13,12 +13,15 @@ export interface BatchTelemetry {
   retriedMessages?: number;
   /** From the batch's earliest event (its `eventTime`, else its SQS `SentTimestamp`) to now. */
   latencyMs?: number;
+  /** Batches whose incidents the responder could not be told of. */
+  dispatchFailures?: number;
 }
 
 /**
  * Publishes a batch's EMF metrics: `EventsScored`, `Rejected` per `reason`, `Decisions` per
- * `action`, `StoreWrites`, `BatchLatencyMs` and, after a failure, `MessagesRetried`. Dimensioned metrics go out one line each, so that
- * a reason or action is a dimension value and not a metric name.
+ * `action`, `StoreWrites`, `BatchLatencyMs` and, after a failure, `MessagesRetried` and
+ * `DispatchFailed`. Dimensioned metrics go out one line each, so that a reason or action is a
+ * dimension value and not a metric name.
  */
 export function publishBatchMetrics(metrics: Metrics, telemetry: BatchTelemetry): void {
   metrics.addMetric('EventsScored', MetricUnit.Count, telemetry.report.events);
@@ -35,6 +38,7 @@ export function publishBatchMetrics(metrics: Metrics, telemetry: BatchTelemetry)
     metrics.addMetric('BatchLatencyMs', MetricUnit.Milliseconds, Math.max(0, telemetry.latencyMs));
   }
   if (telemetry.retriedMessages) metrics.addMetric('MessagesRetried', MetricUnit.Count, telemetry.retriedMessages);
+  if (telemetry.dispatchFailures) metrics.addMetric('DispatchFailed', MetricUnit.Count, telemetry.dispatchFailures);
   metrics.publishStoredMetrics();
 }
 
@@ -52,6 +56,15 @@ export function logIncidentChanges(logger: Logger, changes: readonly IncidentCha
       evidence: incident.evidence,
     });
   }
+}
+
+/** Logs that the responder could not be told of incidents; their markers (when written) let its next run find them. */
+export function logDispatchError(logger: Logger, error: unknown): void {
+  logger.error('responder not told of incidents', {
+    error: error instanceof Error ? error : String(error),
+    incidentIds: (error as { incidentIds?: unknown }).incidentIds,
+    marked: (error as { marked?: unknown }).marked,
+  });
 }
 
 /** A store that counts its writes (both implementations do); the count's delta is `StoreWrites`. */

@@ -2,15 +2,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDetector, type Detector } from '../lib/detector.ts';
+import type { IncidentNotifier } from '../lib/responder-dispatch.ts';
 import { scoreSqsRecords } from '../lib/score-pipeline.ts';
 import type { DetectorStore } from '../lib/store.ts';
-import { logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
+import { logDispatchError, logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
 
 export interface ScoreHandlerDependencies {
   store: DetectorStore & WriteCounting;
   /** Defaults to a detector on `store` with the default policy in dry-run: it never contains on a default. */
   detector?: Pick<Detector, 'processBatch'>;
   protectedBuckets?: readonly string[];
+  /** Hands new and escalated incidents to the contain function; without it nothing is contained or paged. */
+  notify?: IncidentNotifier;
   logger?: Logger;
   metrics?: Metrics;
   now?: () => number;
@@ -37,7 +40,7 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
     const writesBefore = store.writes;
     const scored = await scoreSqsRecords(
       event.Records.map(({ messageId, body }) => ({ messageId, body })),
-      { detector, now, protectedBuckets: deps.protectedBuckets },
+      { detector, now, protectedBuckets: deps.protectedBuckets, notify: deps.notify },
     );
     const { report, outcome, error, batchItemFailures } = scored;
 
@@ -51,6 +54,7 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
       });
     } else {
       logIncidentChanges(logger, outcome?.changes ?? []);
+      if (scored.dispatchError !== undefined) logDispatchError(logger, scored.dispatchError);
       logger.info('batch scored', { messages: event.Records.length, intake: report.toJSON(), fresh: outcome?.fresh ?? 0 });
     }
 
@@ -65,6 +69,7 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
       storeWrites: writesBefore === undefined || store.writes === undefined ? undefined : store.writes - writesBefore,
       latencyMs: Number.isFinite(oldest) ? now() - oldest : undefined,
       retriedMessages: batchItemFailures.length,
+      dispatchFailures: scored.dispatchError === undefined ? 0 : 1,
     });
     return { batchItemFailures };
   };

@@ -5,9 +5,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
 import { createDetector, type Detector } from '../lib/detector.ts';
+import type { IncidentNotifier } from '../lib/responder-dispatch.ts';
 import { scoreLogFile } from '../lib/score-pipeline.ts';
 import type { DetectorStore } from '../lib/store.ts';
-import { logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
+import { logDispatchError, logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
 
 /** The object an S3 notification names; the three fields together are the idempotency key. */
 export interface LogFileObject {
@@ -37,6 +38,8 @@ export interface ScoreLogFileHandlerDependencies {
   /** Event time decided as one batch (default 10 s, as `keysentry replay`). */
   batchWindowMs?: number;
   protectedBuckets?: readonly string[];
+  /** Hands new and escalated incidents to the contain function; without it nothing is contained or paged. */
+  notify?: IncidentNotifier;
   /** Makes a notification delivered twice score its file once; absent in unit tests. */
   idempotency?: { persistenceStore: BasePersistenceLayer; expiresAfterSeconds?: number };
   logger?: Logger;
@@ -89,16 +92,23 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
       return { records: 0, events: 0, rejected: 0, batches: 0, incidents: 0, missing: true };
     }
     const writesBefore = store.writes;
-    const scored = await scoreLogFile(data, source, { detector, batchWindowMs, protectedBuckets: deps.protectedBuckets });
+    const scored = await scoreLogFile(data, source, {
+      detector,
+      batchWindowMs,
+      protectedBuckets: deps.protectedBuckets,
+      notify: deps.notify,
+    });
     const { report } = scored;
     if (report.rejectedTotal > 0) logger.warn('log file has damaged content', { source, rejected: report.rejected });
     logIncidentChanges(logger, scored.changes);
+    for (const error of scored.dispatchErrors) logDispatchError(logger, error);
     logger.info('log file scored', { source, intake: report.toJSON(), batches: scored.batches });
     publishBatchMetrics(metrics, {
       report,
       verdicts: scored.verdicts,
       storeWrites: writesBefore === undefined || store.writes === undefined ? undefined : store.writes - writesBefore,
       latencyMs: scored.oldestEventTime === undefined ? undefined : now() - scored.oldestEventTime,
+      dispatchFailures: scored.dispatchErrors.length,
     });
     return {
       records: report.records,

@@ -20,9 +20,24 @@ export interface KeysentryConfig {
   logFileBatchWindowMs: number;
 }
 
-/** The log-file function's configuration: the common one plus its idempotency table. */
-export interface LogFileConfig extends KeysentryConfig {
+/** The score function's configuration: the common one plus the responder it hands incidents to. */
+export interface ScoreConfig extends KeysentryConfig {
+  /** The contain function's name, invoked asynchronously with new and escalated incidents. */
+  responderFunction: string;
+}
+
+/** The log-file function's configuration: the score function's plus its idempotency table. */
+export interface LogFileConfig extends ScoreConfig {
   idempotencyTable: string;
+}
+
+/** The contain function's configuration: the common one plus the pages topic. */
+export interface ContainConfig extends KeysentryConfig {
+  pagesTopicArn: string;
+  /** Deny every session of a role issued before containment, instead of the one session that acted. */
+  revokeAllRoleSessions: boolean;
+  /** Options of `keysentry incidents` for this deployment, quoted in the pages' commands. */
+  cliOptions: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -122,22 +137,40 @@ function readConfig(reader: EnvReader): KeysentryConfig {
  * Reads the score function's configuration from `env` once, at cold start: table names, the
  * page/contain thresholds, dry-run, protected principals and buckets (comma lists), the
  * detector's own role patterns (added to the built-in `*keysentry*`), cool-down and window
- * lengths. `WINDOWS_TABLE`, `STATE_TABLE`, `PAGE_THRESHOLD`, `CONTAIN_THRESHOLD` and `DRY_RUN`
- * are required, so that a deployment never contains keys on a default it did not choose; a
- * missing or invalid variable throws one `ConfigError` naming every such variable.
+ * lengths, and the contain function to hand incidents to. `WINDOWS_TABLE`, `STATE_TABLE`,
+ * `PAGE_THRESHOLD`, `CONTAIN_THRESHOLD`, `DRY_RUN` and `RESPONDER_FUNCTION` are required, so that
+ * a deployment never contains keys on a default it did not choose, nor detects without anyone
+ * acting on it; a missing or invalid variable throws one `ConfigError` naming every such variable.
  */
-export function loadConfig(env: Env = process.env): KeysentryConfig {
+export function loadConfig(env: Env = process.env): ScoreConfig {
   const reader = new EnvReader(env);
   const config = readConfig(reader);
+  const responderFunction = reader.required('RESPONDER_FUNCTION');
   reader.done();
-  return config;
+  return { ...config, responderFunction };
 }
 
 /** `loadConfig` for the log-file function, which also needs `IDEMPOTENCY_TABLE`. */
 export function loadLogFileConfig(env: Env = process.env): LogFileConfig {
   const reader = new EnvReader(env);
   const config = readConfig(reader);
+  const responderFunction = reader.required('RESPONDER_FUNCTION');
   const idempotencyTable = reader.required('IDEMPOTENCY_TABLE');
   reader.done();
-  return { ...config, idempotencyTable };
+  return { ...config, responderFunction, idempotencyTable };
+}
+
+/**
+ * The contain function's configuration: the common variables (its guard is `PROTECTED_PRINCIPALS`
+ * and `OWN_ROLES`, its dry run `DRY_RUN`, checked again here) plus `PAGES_TOPIC_ARN` (required),
+ * `REVOKE_ALL_ROLE_SESSIONS` (default false) and `INCIDENT_CLI_OPTIONS` for the pages' commands.
+ */
+export function loadContainConfig(env: Env = process.env): ContainConfig {
+  const reader = new EnvReader(env);
+  const config = readConfig(reader);
+  const pagesTopicArn = reader.required('PAGES_TOPIC_ARN');
+  const revokeAllRoleSessions = reader.optional('REVOKE_ALL_ROLE_SESSIONS') === undefined ? false : reader.boolean('REVOKE_ALL_ROLE_SESSIONS');
+  const cliOptions = reader.optional('INCIDENT_CLI_OPTIONS') ?? '';
+  reader.done();
+  return { ...config, pagesTopicArn, revokeAllRoleSessions, cliOptions };
 }

@@ -212,6 +212,7 @@ export function createDetector(options: DetectorOptions) {
       score: score.score,
       reasons: score.reasons,
       firstEventTime: span.firstEventTime,
+      lastEventTime: span.lastEventTime,
       decisionTime,
       firstDecisionTime: decisionTime,
       updatedTime: decisionTime,
@@ -229,6 +230,8 @@ export function createDetector(options: DetectorOptions) {
         // The reasons stay those of the decision that set the action; later activity is evidence.
         reasons: escalated ? score.reasons : incident.reasons,
         firstEventTime: Math.min(incident.firstEventTime, span.firstEventTime),
+        // What the responder compares with its containment time: activity after it pages again.
+        lastEventTime: Math.max(incident.lastEventTime ?? Number.NEGATIVE_INFINITY, span.lastEventTime),
         updatedTime: decisionTime,
         evidence: mergeEvidence(incident.evidence, evidence),
         revision: incident.revision + 1,

@@ -20,3 +20,24 @@ export class UsageError extends KeysentryError {}
 
 /** The store failed after retries. */
 export class StoreError extends KeysentryError {}
+
+/** An incident id the store does not hold. */
+export class IncidentNotFoundError extends KeysentryError {}
+
+/** A move the incident lifecycle does not allow (releasing an open incident, acknowledging a released one). */
+export class TransitionError extends KeysentryError {}
+
+/** The responder could not be told of incidents; `marked` says whether the markers its next run finds were written. */
+export class DispatchError extends KeysentryError {
+  constructor(
+    message: string,
+    readonly incidentIds: readonly string[],
+    readonly marked: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The responder could not finish some incidents (the store failed); the invocation is retried. */
+export class ResponderError extends KeysentryError {}

@@ -1,4 +1,5 @@
 import type { Identity, IdentityType } from './access-event.ts';
+import type { ContainmentRecord } from './containment.ts';
 import { hash53 } from './hash.ts';
 import type { Action, ContainmentBlock } from './policy.ts';
 import type { Reason } from './scoring.ts';
@@ -20,6 +21,18 @@ export interface Evidence {
   userAgents: string[];
 }
 
+/** The on-call's judgement of an incident, which the weekly tuning takes into account. */
+export type Verdict = 'benign' | 'confirmed';
+
+/** One step of an incident's life: who moved it (`keysentry` or a person), when, and why. */
+export interface HistoryEntry {
+  at: number;
+  /** The status after the step. */
+  status: IncidentStatus;
+  by: string;
+  note?: string;
+}
+
 /** One incident per actor and cool-down: repeats update it rather than open another. */
 export interface Incident {
   incidentId: string;
@@ -39,6 +52,15 @@ export interface Incident {
   firstDecisionTime: number;
   updatedTime: number;
   evidence: Evidence;
+  /** The actor's latest event seen (`eventTime`); absent on incidents stored before it existed. */
+  lastEventTime?: number;
+  /** What the responder did, or would have done in dry run; absent until it acted. */
+  containment?: ContainmentRecord;
+  verdict?: Verdict;
+  /** Status changes and verdicts, oldest first; absent on incidents nobody has moved yet. */
+  history?: HistoryEntry[];
+  /** The page signature (see `pageSignature`) of the last page published, or the on-call's last step. */
+  pagedState?: string;
   /** Optimistic-lock counter for conditional updates. */
   revision: number;
 }

@@ -3,6 +3,7 @@ import { normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
 import type { ActorVerdict, BatchOutcome, Detector, IncidentChange } from './detector.ts';
 import { IntakeReport } from './intake-report.ts';
 import { decodeLogFile, splitRecords } from './log-reader.ts';
+import type { IncidentNotifier } from './responder-dispatch.ts';
 
 /** One SQS message as the score function receives it: an EventBridge envelope in its body. */
 export interface QueuedMessage {
@@ -15,6 +16,11 @@ export interface PipelineDependencies {
   /** Only events on these buckets are scored; empty or absent: every bucket. */
   protectedBuckets?: readonly string[];
   normalize?: NormalizeOptions;
+  /**
+   * Hands each batch's incident changes to the responder (the contain function). Its failure is
+   * reported, not thrown: the batch is scored, and a redelivery would not dispatch it again.
+   */
+  notify?: IncidentNotifier;
 }
 
 export interface SqsPipelineDependencies extends PipelineDependencies {
@@ -41,6 +47,8 @@ export interface ScoredMessages {
   error?: unknown;
   /** The earliest `eventTime` of the batch, for the delivery latency. */
   oldestEventTime?: number;
+  /** Why the responder could not be told of the batch's incidents (see `PipelineDependencies.notify`). */
+  dispatchError?: unknown;
 }
 
 /** The result of one log file. */
@@ -50,6 +58,8 @@ export interface ScoredLogFile {
   verdicts: ActorVerdict[];
   changes: IncidentChange[];
   oldestEventTime?: number;
+  /** Batches whose incidents the responder could not be told of. */
+  dispatchErrors: unknown[];
 }
 
 /** The skip reason of an event on a bucket the deployment does not protect (next to `normalizeRecord`'s). */
@@ -97,7 +107,8 @@ const earliest = (events: readonly AccessEvent[]): number | undefined =>
 
 /**
  * Scores one SQS batch of EventBridge "AWS API Call via CloudTrail" envelopes: each body is
- * parsed and normalised, the batch's events go to `detector.processBatch(events, now())` at once.
+ * parsed and normalised, the batch's events go to `detector.processBatch(events, now())` at once,
+ * and the incidents it opened or changed to `notify`.
  *
  * Two kinds of failure, two answers. A message that is not JSON, or whose record is rejected
  * (damaged) or skipped (not an S3 data event of a protected bucket), can never succeed: it is
@@ -129,9 +140,9 @@ export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: 
   const decisionTime = deps.now();
   const oldestEventTime = earliest(events);
   if (events.length === 0) return { batchItemFailures: [], report, decisionTime };
+  let outcome: BatchOutcome;
   try {
-    const outcome = await deps.detector.processBatch(events, decisionTime);
-    return { batchItemFailures: [], report, decisionTime, outcome, oldestEventTime };
+    outcome = await deps.detector.processBatch(events, decisionTime);
   } catch (error) {
     return {
       batchItemFailures: carriers.map((itemIdentifier) => ({ itemIdentifier })),
@@ -140,6 +151,19 @@ export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: 
       error,
       oldestEventTime,
     };
+  }
+  const dispatchError = await dispatch(outcome.changes, deps);
+  return { batchItemFailures: [], report, decisionTime, outcome, oldestEventTime, ...(dispatchError === undefined ? {} : { dispatchError }) };
+}
+
+/** Tells the responder of a batch's incident changes; returns the failure instead of throwing it. */
+async function dispatch(changes: readonly IncidentChange[], deps: PipelineDependencies): Promise<unknown> {
+  if (deps.notify === undefined || changes.length === 0) return undefined;
+  try {
+    await deps.notify(changes);
+    return undefined;
+  } catch (error) {
+    return error;
   }
 }
 
@@ -154,7 +178,7 @@ export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: 
  */
 export async function scoreLogFile(content: string | Uint8Array, source: string, deps: LogFilePipelineDependencies): Promise<ScoredLogFile> {
   const report = new IntakeReport();
-  const result: ScoredLogFile = { report, batches: 0, verdicts: [], changes: [] };
+  const result: ScoredLogFile = { report, batches: 0, verdicts: [], changes: [], dispatchErrors: [] };
   const text = typeof content === 'string' ? content : decodeLogFile(content, source, report);
   if (text === undefined) return result;
   const seen = new Set<string>();
@@ -175,6 +199,9 @@ export async function scoreLogFile(content: string | Uint8Array, source: string,
     result.batches++;
     result.verdicts.push(...outcome.verdicts);
     result.changes.push(...outcome.changes);
+    // Each batch's incidents go to the responder at once: a log file can span minutes of attack.
+    const dispatchError = await dispatch(outcome.changes, deps);
+    if (dispatchError !== undefined) result.dispatchErrors.push(dispatchError);
     start = end;
   }
   if (events.length > 0) await deps.detector.flush();

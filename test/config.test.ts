@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, loadLogFileConfig } from '../lib/config.ts';
+import { loadConfig, loadContainConfig, loadLogFileConfig } from '../lib/config.ts';
 import { DEFAULT_WINDOW_MS } from '../lib/detector.ts';
 import { ConfigError } from '../lib/errors.ts';
 
@@ -16,6 +16,7 @@ const DEPLOYED: Record<string, string> = {
   PROTECTED_PRINCIPALS: '',
   PROTECTED_BUCKETS: 'checkup-results, invoices',
   OWN_ROLES: 'keysentry-dev-*',
+  RESPONDER_FUNCTION: 'keysentry-dev-contain',
 };
 
 const without = (name: string): Record<string, string> => {
@@ -44,6 +45,7 @@ describe('loadConfig', () => {
       protectedBuckets: ['checkup-results', 'invoices'],
       windowMs: DEFAULT_WINDOW_MS,
       logFileBatchWindowMs: 10_000,
+      responderFunction: 'keysentry-dev-contain',
     });
     expect(config.policy).toEqual({
       pageThreshold: 50,
@@ -76,7 +78,7 @@ describe('loadConfig', () => {
     expect(config.logFileBatchWindowMs).toBe(5_000);
   });
 
-  for (const name of ['WINDOWS_TABLE', 'STATE_TABLE', 'PAGE_THRESHOLD', 'CONTAIN_THRESHOLD', 'DRY_RUN']) {
+  for (const name of ['WINDOWS_TABLE', 'STATE_TABLE', 'PAGE_THRESHOLD', 'CONTAIN_THRESHOLD', 'DRY_RUN', 'RESPONDER_FUNCTION']) {
     it(`fails naming ${name} when it is missing`, () => {
       const error = configError(() => loadConfig(without(name)));
       expect(error.message).toContain(`${name} is missing`);
@@ -127,5 +129,27 @@ describe('loadLogFileConfig', () => {
     const error = configError(() => loadLogFileConfig(without('STATE_TABLE')));
     expect(error.message).toContain('STATE_TABLE is missing');
     expect(error.message).toContain('IDEMPOTENCY_TABLE is missing');
+  });
+});
+
+describe('loadContainConfig', () => {
+  const { RESPONDER_FUNCTION: _responder, ...common } = DEPLOYED;
+  const CONTAIN = { ...common, PAGES_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keysentry-pages' };
+
+  it('reads the pages topic and the guard the detector has, without a responder of its own', () => {
+    const config = loadContainConfig(CONTAIN);
+    expect(config).toMatchObject({ pagesTopicArn: CONTAIN.PAGES_TOPIC_ARN, revokeAllRoleSessions: false, cliOptions: '' });
+    expect(config.policy).toMatchObject({ dryRun: true, protectedPrincipals: [], ownRoles: ['*keysentry*', 'keysentry-dev-*'] });
+  });
+
+  it('fails naming PAGES_TOPIC_ARN when it is missing', () => {
+    expect(configError(() => loadContainConfig(common)).message).toContain('PAGES_TOPIC_ARN is missing');
+  });
+
+  it('revokes every session of a role only when told to', () => {
+    expect(loadContainConfig({ ...CONTAIN, REVOKE_ALL_ROLE_SESSIONS: 'true' }).revokeAllRoleSessions).toBe(true);
+    expect(configError(() => loadContainConfig({ ...CONTAIN, REVOKE_ALL_ROLE_SESSIONS: 'all' })).message).toContain(
+      'REVOKE_ALL_ROLE_SESSIONS="all" is neither true nor false',
+    );
   });
 });

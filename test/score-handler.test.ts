@@ -6,12 +6,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeScoreHandler } from '../functions/score-handler.ts';
 import { makeScoreLogFileHandler, type ObjectReader } from '../functions/score-logfile-handler.ts';
 import { createDetector } from '../lib/detector.ts';
-import { StoreError } from '../lib/errors.ts';
+import { DispatchError, StoreError } from '../lib/errors.ts';
 import { MemoryStore } from '../lib/memory-store.ts';
 import { scoreSqsRecords } from '../lib/score-pipeline.ts';
 import type { StoredWindow } from '../lib/store.ts';
 import type { WindowStats } from '../lib/window-counter.ts';
 import { cloneRecord, loadRepairedRecords, type CloudTrailRecord } from './events/load-events.ts';
+import { breachIncident } from './fixtures/incidents.ts';
 
 // The OTRF breach: stolen instance-profile credentials list and download from S3 (eventTime restored).
 const RECORDS = loadRepairedRecords();
@@ -150,6 +151,31 @@ describe('score handler (SQS batches of EventBridge envelopes)', () => {
     expect(emitted).toContainEqual(expect.objectContaining({ Decisions: 1, action: 'none' }));
     // Latency runs from the oldest event of the batch (01:00:33) to the decision.
     expect(emitted).toContainEqual(expect.objectContaining({ BatchLatencyMs: DECISION_TIME - Date.parse('2020-09-14T01:00:33Z') }));
+  });
+
+  it('hands the incidents of a batch to the responder, and counts a failed hand-over without retrying the batch', async () => {
+    const store = new MemoryStore();
+    const incident = breachIncident();
+    const handedOver: string[][] = [];
+    const handler = makeScoreHandler({
+      store,
+      detector: {
+        processBatch: async (events) => ({ events: events.length, fresh: events.length, actors: 1, verdicts: [], changes: [{ kind: 'created', incident }] }),
+      },
+      notify: async (changes) => {
+        handedOver.push(changes.map((change) => change.incident.incidentId));
+        throw new DispatchError('could not invoke keysentry-dev-contain for KS-HKDURC; marked for its next run', ['KS-HKDURC'], true);
+      },
+      logger: silentLogger(),
+      metrics: testMetrics(),
+      now: () => DECISION_TIME,
+    });
+
+    const response = await handler(sqsEvent(envelopeBodies(S3_DATA_EVENTS)));
+
+    expect(handedOver).toEqual([['KS-HKDURC']]);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(emittedMetrics()).toContainEqual(expect.objectContaining({ DispatchFailed: 1 }));
   });
 
   it('acknowledges a poison message in the middle of a batch and scores the rest', async () => {

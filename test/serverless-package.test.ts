@@ -3,11 +3,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTAINMENT_PERMISSIONS } from '../lib/containment.ts';
 
 /**
  * Checks the CloudFormation template `serverless package` compiles from serverless.yml: per-function
- * roles, who may write DynamoDB, that no IAM write is granted, the intake queue's batching, DLQ
- * and alarm, the tables' TTL and PITR, and no account id baked in. CI packages before the tests;
+ * roles, who may write DynamoDB, that only the contain function writes IAM and exactly with the
+ * permissions its actions declare, the intake queue's batching, DLQ and alarm, the tables' TTL and
+ * PITR, and no account id baked in. CI packages before the tests;
  * a missing or stale template is packaged here (offline: packaging needs no AWS credentials).
  */
 
@@ -122,7 +124,9 @@ function tableOf(resource: unknown): string | undefined {
 describe('serverless package: the CloudFormation template', () => {
   it('gives every function its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions.map(([id]) => id)).toEqual(expect.arrayContaining([functionId('score'), functionId('score-logfile')]));
+    expect(functions.map(([id]) => id)).toEqual(
+      expect.arrayContaining([functionId('score'), functionId('score-logfile'), functionId('contain')]),
+    );
     const roles = functions.map(([id]) => roleOf(id));
     expect(new Set(roles).size).toBe(functions.length);
     for (const role of roles) {
@@ -131,7 +135,7 @@ describe('serverless package: the CloudFormation template', () => {
     }
   });
 
-  it('lets only score and score-logfile write DynamoDB, and only on the stack tables', () => {
+  it('lets only score, score-logfile and contain write DynamoDB, and only on the stack tables', () => {
     const writers = ofType('AWS::IAM::Role')
       .filter(([id]) =>
         statementsOfRole(id).some(
@@ -139,7 +143,9 @@ describe('serverless package: the CloudFormation template', () => {
         ),
       )
       .map(([id]) => id);
-    expect(writers.sort()).toEqual([roleOf(functionId('score')), roleOf(functionId('score-logfile'))].sort());
+    expect(writers.sort()).toEqual(
+      [roleOf(functionId('score')), roleOf(functionId('score-logfile')), roleOf(functionId('contain'))].sort(),
+    );
 
     for (const role of writers) {
       for (const statement of statementsOfRole(role)) {
@@ -156,8 +162,37 @@ describe('serverless package: the CloudFormation template', () => {
     expect(new Set(tables)).toEqual(new Set(['WindowsTable', 'StateTable']));
   });
 
-  it('grants no IAM write action anywhere', () => {
-    const statements = allStatements();
+  it('grants the contain function exactly the IAM actions its containment actions declare', () => {
+    const granted = statementsOfRole(roleOf(functionId('contain')))
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap((statement) => asList(statement.Action))
+      .filter((action) => action.toLowerCase().startsWith('iam:'));
+    // Equal as sets and without duplicates: a permission missing fails containment at 3 a.m., an extra one is a hole.
+    expect([...granted].sort()).toEqual([...CONTAINMENT_PERMISSIONS].sort());
+    expect(new Set(granted).size).toBe(granted.length);
+    for (const action of granted) expect(action, 'no wildcard').not.toMatch(/[*?]/);
+  });
+
+  it('lets the contain function change only the account\'s users and roles, never the stack\'s own roles', () => {
+    const statements = statementsOfRole(roleOf(functionId('contain')));
+    const iamAllows = statements.filter((statement) => statement.Effect === 'Allow' && asList(statement.Action).some((a) => a.startsWith('iam:')));
+    expect(iamAllows.flatMap((statement) => asList(statement.Resource))).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' },
+    ]);
+    const denies = statements.filter((statement) => statement.Effect === 'Deny');
+    expect(denies).toContainEqual(
+      expect.objectContaining({
+        Action: ['iam:PutRolePolicy'],
+        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/keysentry-dev-*' }],
+      }),
+    );
+  });
+
+  it('grants no IAM write action to anything but the contain function', () => {
+    const containRole = roleOf(functionId('contain'));
+    const containStatements = new Set(statementsOfRole(containRole));
+    const statements = allStatements().filter((statement) => !containStatements.has(statement));
     expect(statements.length).toBeGreaterThan(5);
     for (const statement of statements) {
       if (statement.Effect !== 'Allow') continue;
@@ -167,6 +202,47 @@ describe('serverless package: the CloudFormation template', () => {
         expect(grantsIamWrite(action), `${action} in ${JSON.stringify(statement)}`).toBe(false);
       }
     }
+    for (const statement of containStatements) expect(statement.NotAction, JSON.stringify(statement)).toBeUndefined();
+  });
+
+  it('gives the contain function the pages topic, the state table and nothing else of the stack', () => {
+    const statements = statementsOfRole(roleOf(functionId('contain'))).filter((statement) => statement.Effect === 'Allow');
+    const actionsOn = (prefix: string): string[] =>
+      statements.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith(prefix));
+    expect(actionsOn('sns:')).toEqual(['sns:Publish']);
+    expect(statements.filter((statement) => asList(statement.Action).includes('sns:Publish')).flatMap((s) => asList(s.Resource))).toEqual([
+      { Ref: 'PagesTopic' },
+    ]);
+    const tables = statements
+      .filter((statement) => asList(statement.Action).some((action) => action.startsWith('dynamodb:')))
+      .flatMap((statement) => asList(statement.Resource).map(tableOf));
+    expect(tables).toEqual(['StateTable']);
+    expect(actionsOn('lambda:')).toEqual([]);
+  });
+
+  it('lets score and score-logfile invoke exactly the contain function, and tells them its name', () => {
+    for (const name of ['score', 'score-logfile']) {
+      const invokes = statementsOfRole(roleOf(functionId(name))).filter((statement) =>
+        asList(statement.Action).some((action) => action.startsWith('lambda:')),
+      );
+      expect(invokes.flatMap((statement) => asList(statement.Action))).toEqual(['lambda:InvokeFunction']);
+      expect(invokes.flatMap((statement) => asList(statement.Resource))).toEqual([{ 'Fn::GetAtt': [functionId('contain'), 'Arn'] }]);
+      const variables = (resources[functionId(name)]?.Properties.Environment as { Variables: Json }).Variables;
+      expect(variables.RESPONDER_FUNCTION).toEqual({ Ref: functionId('contain') });
+    }
+  });
+
+  it('sweeps for unfinished responses every minute and queues the invocations contain failed', () => {
+    const rule = ofType('AWS::Events::Rule').find(([, r]) => getAtt((r.Properties.Targets as Json[])[0]?.Arn)?.[0] === functionId('contain'));
+    expect(rule?.[1].Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+    expect(JSON.parse(String((rule?.[1].Properties.Targets as Json[])[0]?.Input))).toEqual({ sweep: true });
+    const config = ofType('AWS::Lambda::EventInvokeConfig').find(([, c]) => (c.Properties.FunctionName as Json).Ref === functionId('contain'));
+    expect(config?.[1].Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['ContainFailureQueue', 'Arn'] } } },
+    });
+    const variables = (resources[functionId('contain')]?.Properties.Environment as { Variables: Json }).Variables;
+    expect(variables.PAGES_TOPIC_ARN).toEqual({ Ref: 'PagesTopic' });
   });
 
   it('reads the log files only under the trail prefix', () => {
@@ -240,7 +316,9 @@ describe('serverless package: the CloudFormation template', () => {
   });
 
   it('sends log-file notifications that failed their retries to a queue under an alarm', () => {
-    const [, config] = ofType('AWS::Lambda::EventInvokeConfig')[0] as [string, Resource];
+    const [, config] = ofType('AWS::Lambda::EventInvokeConfig').find(
+      ([, c]) => (c.Properties.FunctionName as Json).Ref === functionId('score-logfile'),
+    ) as [string, Resource];
     expect(config.Properties).toMatchObject({
       FunctionName: { Ref: functionId('score-logfile') },
       MaximumRetryAttempts: 2,
