@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.ts';
 import { KeysentryError, UsageError } from './errors.ts';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { createIamClient } from './containment.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from './dynamodb-store.ts';
+import { INCIDENTS_USAGE, runIncidentsCommand } from './incident-cli.ts';
 import { replayLogs, type ReplayOptions } from './replay.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
 import { SCENARIO_NAMES, simulateScenario, type ScenarioName } from './simulator/index.ts';
@@ -14,6 +17,8 @@ import type { DetectorStore } from './store.ts';
 export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown; isTTY?: boolean };
+  /** Who runs the command (the shell's user), written into incident histories. */
+  user?: string;
 }
 
 export const USAGE = `keysentry — stops a stolen S3 access key in the first minute of an attack
@@ -22,6 +27,8 @@ Usage:
   keysentry replay [options] PATH...     replay CloudTrail log files (.json, .json.gz, NDJSON, folders)
   keysentry simulate SCENARIO OUTDIR     write simulated CloudTrail logs (${SCENARIO_NAMES.join(', ')})
   keysentry demo                         simulate the breach and replay it (no AWS account needed)
+  keysentry incidents list|show|ack|release|benign|confirm [ID] --table PREFIX [--region R]
+                                         the incidents of a deployment (see: keysentry incidents help)
 
 Replay options:
   --json                      one JSON object per incident per line, then {"summary":…}
@@ -188,6 +195,52 @@ async function runDemo(io: CliIo): Promise<number> {
   }
 }
 
+const DEPLOYMENT_OPTIONS = ['table', 'region', 'endpoint', 'topic-arn', 'by'] as const;
+type DeploymentOptions = Partial<Record<(typeof DEPLOYMENT_OPTIONS)[number], string>>;
+
+/** Takes the options that name a deployment (`--table`, `--region`…) out of a subcommand's arguments. */
+function takeDeploymentOptions(args: readonly string[]): { options: DeploymentOptions; rest: string[] } {
+  const options: DeploymentOptions = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const [flag, inline] = arg.startsWith('--') ? arg.slice(2).split(/=(.*)/s, 2) : [undefined, undefined];
+    const name = DEPLOYMENT_OPTIONS.find((option) => option === flag);
+    if (name === undefined) {
+      rest.push(arg);
+      continue;
+    }
+    const value = inline ?? args[++i];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+    options[name] = value;
+  }
+  return { options, rest };
+}
+
+/** `keysentry incidents …` against a deployment's DynamoDB tables, with the on-call's own credentials. */
+async function runIncidents(args: readonly string[], io: CliIo): Promise<number> {
+  const { options, rest } = takeDeploymentOptions(args);
+  if (rest.length === 0 || rest[0] === 'help' || rest[0] === '--help') {
+    io.stdout.write(INCIDENTS_USAGE);
+    return rest.length === 0 ? 2 : 0;
+  }
+  if (options.table === undefined) throw new UsageError('incidents needs --table PREFIX (the deployment, e.g. keysentry-prod)');
+  const { endpoint, region } = options;
+  const store = new DynamoDbStore({
+    client: createDynamoDbClient({ endpoint, region }),
+    windowsTable: `${options.table}-windows`,
+    stateTable: `${options.table}-state`,
+  });
+  const topicArn = options['topic-arn'];
+  return runIncidentsCommand(rest, io, {
+    store,
+    iam: createIamClient({ endpoint, region }),
+    sns: topicArn === undefined ? undefined : { client: new SNSClient({ endpoint, region }), topicArn },
+    now: Date.now,
+    user: options.by ?? io.user ?? 'unknown',
+  });
+}
+
 /** Runs one keysentry command; returns the process exit code (2 for usage errors). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -199,6 +252,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await runSimulate(rest, io);
       case 'demo':
         return await runDemo(io);
+      case 'incidents':
+        return await runIncidents(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,55 @@
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../lib/cli.ts';
+import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../lib/dynamodb-store.ts';
+import { ransomwareIncident } from './fixtures/incidents.ts';
+import { uniqueName } from './support/aws-clients.ts';
+
+// The `keysentry incidents` wiring of the CLI: deployment options, the store it opens, the user.
+const table = uniqueName('ks-cli-incidents');
+let store: DynamoDbStore;
+let endpoint: string;
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) }, user: 'oncall-bea' },
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+  };
+}
+
+beforeAll(async () => {
+  process.env.AWS_ACCESS_KEY_ID ??= 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
+  endpoint = inject('awsEndpoint');
+  const client = createDynamoDbClient({ endpoint, region: 'eu-west-1' });
+  const names = { windowsTable: `${table}-windows`, stateTable: `${table}-state` };
+  await ensureTables(client, names);
+  store = new DynamoDbStore({ client, ...names });
+  await store.openIncident(ransomwareIncident({ action: 'page', blockedBy: 'dry-run' }), 3_600_000);
+});
+
+describe('keysentry incidents', () => {
+  it('lists the deployment’s incidents and acknowledges one in the name of the shell user', async () => {
+    const incidentId = ransomwareIncident().incidentId;
+    const list = capture();
+    expect(await runCli(['incidents', 'list', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], list.io)).toBe(0);
+    expect(list.stdout()).toContain(incidentId);
+
+    const ack = capture();
+    expect(await runCli(['incidents', 'ack', incidentId, '--note', 'on it', `--table=${table}`, '--endpoint', endpoint, '--region', 'eu-west-1'], ack.io)).toBe(0);
+    const stored = await store.getIncident(incidentId);
+    expect(stored?.status).toBe('acknowledged');
+    expect(JSON.stringify(stored?.history)).toContain('oncall-bea');
+  });
+
+  it('asks for the deployment and says how', async () => {
+    const missing = capture();
+    expect(await runCli(['incidents', 'list'], missing.io)).toBe(2);
+    expect(missing.stderr()).toContain('--table');
+    const dangling = capture();
+    expect(await runCli(['incidents', 'list', '--table'], dangling.io)).toBe(2);
+    expect(dangling.stderr()).toContain('--table needs a value');
+  });
+});
