@@ -9,7 +9,7 @@ import { simulateScenario, type ScenarioName } from '../lib/simulator/index.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 20);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Measurement {
   mode: string;
@@ -41,7 +41,8 @@ function measure(mode: 'baseline' | 'replay', dir: string): Measurement {
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+  const middle = sorted.length / 2;
+  return Number.isInteger(middle) ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2 : (sorted[Math.floor(middle)] as number);
 };
 
 const dir = await dataset('benign', DAYS, SCALE);

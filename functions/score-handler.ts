@@ -1,3 +1,4 @@
+import type { NormalizeOptions } from '../lib/cloudtrail-record.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -12,6 +13,8 @@ export interface ScoreHandlerDependencies {
   /** Defaults to a detector on `store` with the default policy in dry-run: it never contains on a default. */
   detector?: Pick<Detector, 'processBatch'>;
   protectedBuckets?: readonly string[];
+  /** Normalisation options kept for the container's life (its caller cache). */
+  normalize?: NormalizeOptions;
   /** Hands new and escalated incidents to the contain function; without it nothing is contained or paged. */
   notify?: IncidentNotifier;
   logger?: Logger;
@@ -40,7 +43,7 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
     const writesBefore = store.writes;
     const scored = await scoreSqsRecords(
       event.Records.map(({ messageId, body }) => ({ messageId, body })),
-      { detector, now, protectedBuckets: deps.protectedBuckets, notify: deps.notify },
+      { detector, now, protectedBuckets: deps.protectedBuckets, notify: deps.notify, normalize: deps.normalize },
     );
     const { report, outcome, error, batchItemFailures } = scored;
 

@@ -1,3 +1,4 @@
+import type { NormalizeOptions } from '../lib/cloudtrail-record.ts';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -37,6 +38,8 @@ export interface ScoreLogFileHandlerDependencies {
   readObject: ObjectReader;
   /** Event time decided as one batch (default 10 s, as `keysentry replay`). */
   batchWindowMs?: number;
+  /** Normalisation options kept for the container's life (its caller cache). */
+  normalize?: NormalizeOptions;
   protectedBuckets?: readonly string[];
   /** Hands new and escalated incidents to the contain function; without it nothing is contained or paged. */
   notify?: IncidentNotifier;
@@ -97,6 +100,7 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
       batchWindowMs,
       protectedBuckets: deps.protectedBuckets,
       notify: deps.notify,
+      normalize: deps.normalize,
     });
     const { report } = scored;
     if (report.rejectedTotal > 0) logger.warn('log file has damaged content', { source, rejected: report.rejected });

@@ -4,6 +4,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { ContainConfig, KeysentryConfig, ScoreConfig } from '../lib/config.ts';
 import { createIamClient } from '../lib/containment.ts';
+import { CallerCache } from '../lib/cloudtrail-record.ts';
 import { createDetector } from '../lib/detector.ts';
 import { createDynamoDbClient, DynamoDbStore } from '../lib/dynamodb-store.ts';
 import { createResponderDispatch } from '../lib/responder-dispatch.ts';
@@ -40,6 +41,7 @@ export function createScoringRuntime(config: ScoreConfig, functionName: string) 
     store,
     detector: createDetector({ store, policy: config.policy, windowMs: config.windowMs }),
     protectedBuckets: config.protectedBuckets,
+    normalize: { callerCache: new CallerCache() },
     notify: createResponderDispatch({
       lambda: new LambdaClient({ region: config.region }),
       functionName: config.responderFunction,

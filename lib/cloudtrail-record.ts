@@ -28,8 +28,8 @@ export type RecordOutcome =
 export interface NormalizeOptions {
   /** Score calls that AWS services make themselves (CloudTrail writing its log files); off by default. */
   includeServiceCalls?: boolean;
-  /** Resolve each distinct caller once (replay and long-lived containers). */
-  identityCache?: IdentityCache;
+  /** Resolve each distinct caller and user agent once (replay and long-lived containers). */
+  callerCache?: CallerCache;
 }
 
 const OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -123,8 +123,8 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   const sourceIp = text(record.sourceIPAddress) ?? 'unknown';
   const recipientAccountId = text(record.recipientAccountId);
   const userIdentity = record.userIdentity as UserIdentityRecord;
-  const identity = options.identityCache
-    ? options.identityCache.resolve(userIdentity, sourceIp, recipientAccountId)
+  const identity = options.callerCache
+    ? options.callerCache.resolve(userIdentity, sourceIp, recipientAccountId)
     : resolveIdentity(userIdentity, sourceIp, recipientAccountId);
   if (identity.type === 'aws-service' && !options.includeServiceCalls) {
     return { kind: 'skipped', reason: 'aws-service-call' };
@@ -156,7 +156,7 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
       errorCode: text(record.errorCode),
       sourceIp,
       userAgent,
-      toolFamily: classifyUserAgent(userAgent),
+      toolFamily: options.callerCache ? options.callerCache.toolFamily(userAgent) : classifyUserAgent(userAgent),
       requestId: text(record.requestID),
       recipientAccountId,
       region: text(record.awsRegion),
@@ -165,14 +165,25 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
 }
 
 /**
- * Remembers resolved identities: the same caller appears in thousands of records in a row, and
- * resolving it once per distinct `userIdentity` keeps the replay's hot path cheap. Bounded; an
- * identity is never mutated, so sharing one between events is safe.
+ * Remembers resolved callers: the same identity and user agent appear in thousands of records in
+ * a row, and resolving each once keeps the replay's hot path cheap. Bounded; an identity is never
+ * mutated, so sharing one between events is safe.
  */
-export class IdentityCache {
+export class CallerCache {
   private readonly entries = new Map<string, Identity>();
+  private readonly tools = new Map<string, string>();
 
   constructor(private readonly capacity = 10_000) {}
+
+  toolFamily(userAgent: string): string {
+    let family = this.tools.get(userAgent);
+    if (family === undefined) {
+      if (this.tools.size >= this.capacity) this.tools.clear();
+      family = classifyUserAgent(userAgent);
+      this.tools.set(userAgent, family);
+    }
+    return family;
+  }
 
   resolve(userIdentity: UserIdentityRecord, sourceIp: string, recipientAccountId: string | undefined): Identity {
     const u = userIdentity;

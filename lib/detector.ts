@@ -71,14 +71,24 @@ export function createDetector(options: DetectorOptions) {
    * hold yet (a redelivered event counts once), with a revision check; on a lost race it
    * re-reads and tries again.
    */
-  async function writeWindow(actor: string, window: number, events: Iterable<AccessEvent>, known?: StoredWindow): Promise<void> {
+  async function writeWindow(
+    actor: string,
+    window: number,
+    events: Iterable<AccessEvent>,
+    known?: StoredWindow,
+    counted?: WindowStats,
+  ): Promise<void> {
     const all = [...events];
     let current = known;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const ids = current?.eventIds;
       const fresh = ids === undefined ? all : all.filter((event) => !ids.has(event.idHash));
       if (fresh.length === 0) return;
-      const delta = aggregateBatch(fresh, windowMs).values().next().value as WindowStats;
+      // `counted` already holds exactly these events' totals when none of them was written before.
+      const delta =
+        counted !== undefined && fresh.length === all.length
+          ? counted
+          : (aggregateBatch(fresh, windowMs).values().next().value as WindowStats);
       const result = await store.addWindow(delta, fresh.map((event) => event.idHash), current?.revision ?? 0);
       if (result !== 'conflict') return;
       [current] = await store.getWindows(actor, window, window);
@@ -94,7 +104,7 @@ export function createDetector(options: DetectorOptions) {
         if (window >= beforeWindow) continue;
         windows.delete(window);
         const [stored] = await store.getWindows(actor, window, window);
-        await writeWindow(actor, window, events.events.values(), stored);
+        await writeWindow(actor, window, events.events.values(), stored, events.stats);
       }
       if (windows.size === 0) pending.delete(actor);
     }

@@ -1,5 +1,5 @@
 import type { AccessEvent, IdentityType } from './access-event.ts';
-import { IdentityCache, normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
+import { CallerCache, normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './detector.ts';
 import { EventDeduplicator } from './event-deduplicator.ts';
 import type { Incident } from './incident.ts';
@@ -110,7 +110,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const dedup = new EventDeduplicator(200_000);
   const buffer = new ReorderBuffer<AccessEvent>(options.reorderMs ?? 15 * 60_000);
 
-  const normalizeOptions = { ...options.normalize, identityCache: new IdentityCache() };
+  const normalizeOptions = { ...options.normalize, callerCache: new CallerCache() };
   const files = await listLogFiles(options.paths);
   const bytesTotal = files.reduce((total, file) => total + file.bytes, 0);
   let bytesDone = 0;

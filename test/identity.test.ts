@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IdentityType } from '../lib/access-event.ts';
 import { classifyUserAgent, networkOf } from '../lib/caller-origin.ts';
-import { IdentityCache, normalizeRecord } from '../lib/cloudtrail-record.ts';
+import { CallerCache, normalizeRecord } from '../lib/cloudtrail-record.ts';
 import { resolveIdentity } from '../lib/identity.ts';
 import {
   cloneRecord,
@@ -68,19 +68,19 @@ describe('resolveIdentity on IAM users', () => {
       getObject,
     ];
 
-    const identityCache = new IdentityCache();
-    const typesWith = (options: { identityCache?: IdentityCache }) =>
+    const callerCache = new CallerCache();
+    const typesWith = (options: { callerCache?: CallerCache }) =>
       variants.map((record) => {
         const outcome = normalizeRecord(record, options);
         return outcome.kind === 'event' ? outcome.event.identity.type : outcome.reason;
       });
 
     expect(typesWith({})).toEqual(['assumed-role', 'iam-user-temporary', 'iam-user-key', 'cross-account', 'assumed-role']);
-    expect(typesWith({ identityCache })).toEqual(typesWith({}));
+    expect(typesWith({ callerCache })).toEqual(typesWith({}));
   });
 
   it('keeps a missing access key apart from one literally named "undefined" in the identity cache', () => {
-    const identityCache = new IdentityCache();
+    const callerCache = new CallerCache();
     const missing = cloneRecord(getObject, (r) => {
       const { accessKeyId: _key, ...user } = identityOf(pedro);
       r.userIdentity = user;
@@ -89,7 +89,7 @@ describe('resolveIdentity on IAM users', () => {
       r.userIdentity = { ...identityOf(pedro), accessKeyId: 'undefined' };
     });
     const actorOf = (record: CloudTrailRecord) => {
-      const outcome = normalizeRecord(record, { identityCache });
+      const outcome = normalizeRecord(record, { callerCache });
       return outcome.kind === 'event' ? outcome.event.identity.actor : outcome.reason;
     };
     expect(actorOf(missing)).not.toBe(actorOf(literal));
