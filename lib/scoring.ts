@@ -159,35 +159,16 @@ function scoreFamiliarity(input: ScoreInput): Reason[] {
         const first = known[thing];
         return first === undefined || now - first < noveltyMs;
       });
-    const networks = fresh(principal.networks, span.networks);
-    if (networks.length > 0) {
-      reasons.push({
-        code: 'new-network',
-        message: `from ${networks.slice(0, 3).join(', ')}, not seen for this principal before the last ${settings.noveltyHours} h (${Object.keys(principal.networks).length} known networks)`,
-        value: networks.length,
-        threshold: 0,
-        points: 15,
-      });
-    }
-    const tools = fresh(principal.tools, span.tools);
-    if (tools.length > 0) {
-      reasons.push({
-        code: 'new-tool',
-        message: `with ${tools.join(', ')}; known tools: ${Object.keys(principal.tools).join(', ') || 'none'}`,
-        value: tools.length,
-        threshold: 0,
-        points: 15,
-      });
-    }
-    const buckets = fresh(principal.buckets, span.buckets);
-    if (buckets.length > 0) {
-      reasons.push({
-        code: 'new-bucket',
-        message: `in bucket ${buckets.slice(0, 3).join(', ')}, new for this principal`,
-        value: buckets.length,
-        threshold: 0,
-        points: 10,
-      });
+    const novelties: Array<[ReasonCode, Record<string, number>, Set<string>, number, (things: string[]) => string]> = [
+      ['new-network', principal.networks, span.networks, 15, (things) =>
+        `from ${things.slice(0, 3).join(', ')}, not seen for this principal before the last ${settings.noveltyHours} h (${Object.keys(principal.networks).length} known networks)`],
+      ['new-tool', principal.tools, span.tools, 15, (things) =>
+        `with ${things.join(', ')}; known tools: ${Object.keys(principal.tools).join(', ') || 'none'}`],
+      ['new-bucket', principal.buckets, span.buckets, 10, (things) => `in bucket ${things.slice(0, 3).join(', ')}, new for this principal`],
+    ];
+    for (const [code, known, seen, points, describe] of novelties) {
+      const things = fresh(known, seen);
+      if (things.length > 0) reasons.push({ code, message: describe(things), value: things.length, threshold: 0, points });
     }
   }
   return reasons;
