@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { ContainConfig, KeysentryConfig, ScoreConfig } from '../lib/config.ts';
+import type { ContainConfig, InventoryConfig, KeysentryConfig, ScoreConfig, TuneConfig } from '../lib/config.ts';
 import { createIamClient } from '../lib/containment.ts';
 import { CallerCache } from '../lib/cloudtrail-record.ts';
 import { createDetector } from '../lib/detector.ts';
@@ -65,6 +66,39 @@ export function createResponderRuntime(config: ContainConfig) {
     revokeAllRoleSessions: config.revokeAllRoleSessions,
     commands: { cliOptions: config.cliOptions },
     ...createTelemetry(config, 'contain'),
+    now: Date.now,
+  };
+}
+
+/**
+ * What the inventory function builds at cold start: IAM, a CloudTrail client in the region that
+ * records IAM's calls (LookupEvents allows two calls a second: the standard retries wait out its
+ * throttling), SNS, and the store it reads key baselines from.
+ */
+export function createInventoryRuntime(config: InventoryConfig) {
+  const client = createDynamoDbClient({ endpoint: config.dynamoDbEndpoint, region: config.region });
+  return {
+    iam: createIamClient({ region: config.region }),
+    cloudtrail: new CloudTrailClient({ region: config.iamEventsRegion, retryMode: 'standard', maxAttempts: 8 }),
+    sns: new SNSClient({ region: config.region, maxAttempts: 5 }),
+    store: new DynamoDbStore({ client, windowsTable: config.windowsTable, stateTable: config.stateTable }),
+    topicArn: config.pagesTopicArn,
+    logger: new Logger({ serviceName: 'keysentry' }),
+    now: Date.now,
+  };
+}
+
+/** What the weekly tune function builds once per container: the store, the SNS client, its logger. */
+export function createTuneRuntime(config: TuneConfig) {
+  return {
+    store: createState(config).store,
+    sns: new SNSClient({ region: config.region, maxAttempts: 5 }),
+    topicArn: config.pagesTopicArn,
+    windowMs: config.windowMs,
+    policy: config.policy,
+    targetPagesPerWeek: config.targetPagesPerWeek,
+    rollbackCommand: `keysentry tune --rollback ${config.cliOptions}`.trim(),
+    logger: createTelemetry(config, 'tune').logger,
     now: Date.now,
   };
 }

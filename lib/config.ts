@@ -40,6 +40,15 @@ export interface ContainConfig extends KeysentryConfig {
   cliOptions: string;
 }
 
+/** The weekly tune function's configuration: the common one plus the topic its report goes to. */
+export interface TuneConfig extends KeysentryConfig {
+  pagesTopicArn: string;
+  /** The page threshold is nudged towards this many pages a week. */
+  targetPagesPerWeek: number;
+  /** Options of `keysentry tune` for this deployment, quoted in the report's rollback command. */
+  cliOptions: string;
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
@@ -173,4 +182,52 @@ export function loadContainConfig(env: Env = process.env): ContainConfig {
   const cliOptions = reader.optional('INCIDENT_CLI_OPTIONS') ?? '';
   reader.done();
   return { ...config, pagesTopicArn, revokeAllRoleSessions, cliOptions };
+}
+
+/** The daily inventory function's configuration: where baselines are read and the report goes. */
+export interface InventoryConfig {
+  region?: string;
+  dynamoDbEndpoint?: string;
+  windowsTable: string;
+  stateTable: string;
+  pagesTopicArn: string;
+  /**
+   * Where CloudTrail's event history holds IAM's calls: IAM is global and records them in
+   * us-east-1 (for the aws partition), whatever region the function runs in.
+   */
+  iamEventsRegion: string;
+}
+
+/**
+ * The inventory function's configuration, read once at cold start: `STATE_TABLE` (the key
+ * baselines; `WINDOWS_TABLE` names the store's other table) and `PAGES_TOPIC_ARN` are required;
+ * `IAM_EVENTS_REGION` defaults to us-east-1. It needs none of the detector's thresholds.
+ */
+export function loadInventoryConfig(env: Env = process.env): InventoryConfig {
+  const reader = new EnvReader(env);
+  const config: InventoryConfig = {
+    region: reader.optional('AWS_REGION'),
+    dynamoDbEndpoint: reader.url('DYNAMODB_ENDPOINT'),
+    windowsTable: reader.required('WINDOWS_TABLE'),
+    stateTable: reader.required('STATE_TABLE'),
+    pagesTopicArn: reader.required('PAGES_TOPIC_ARN'),
+    iamEventsRegion: reader.optional('IAM_EVENTS_REGION') ?? 'us-east-1',
+  };
+  reader.done();
+  return config;
+}
+
+/**
+ * The tune function's configuration: the common variables (its thresholds are where the tuning
+ * starts from) plus `PAGES_TOPIC_ARN` (required), `TARGET_PAGES_PER_WEEK` (default 2) and
+ * `INCIDENT_CLI_OPTIONS` for the rollback command the report quotes.
+ */
+export function loadTuneConfig(env: Env = process.env): TuneConfig {
+  const reader = new EnvReader(env);
+  const config = readConfig(reader);
+  const pagesTopicArn = reader.required('PAGES_TOPIC_ARN');
+  const targetPagesPerWeek = reader.number('TARGET_PAGES_PER_WEEK', { min: 0, max: 100 }, 2);
+  const cliOptions = reader.optional('INCIDENT_CLI_OPTIONS') ?? '';
+  reader.done();
+  return { ...config, pagesTopicArn, targetPagesPerWeek, cliOptions };
 }

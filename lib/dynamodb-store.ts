@@ -2,6 +2,7 @@ import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
@@ -23,11 +24,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { IdentityType } from './access-event.ts';
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
 import { StoreError } from './errors.ts';
 import type { Incident } from './incident.ts';
 import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
+import type { TunedFields, TuningRun, TuningRunSummary } from './tuning.ts';
 import { createWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
 
 /** The two tables of the store. */
@@ -213,6 +216,11 @@ const BASELINE_PREFIX = 'BASELINE#';
 const INCIDENT_PREFIX = 'INCIDENT#';
 const ACTOR_PREFIX = 'ACTOR#';
 const TUNING_KEY = 'TUNING';
+const TUNING_RUN_PREFIX = 'TUNINGRUN#';
+const CHUNK_PREFIX = 'CHUNK#';
+/** Bytes of gzipped run per chunk item: well under DynamoDB's 400 KB item limit, keys included. */
+const RUN_CHUNK_BYTES = 300_000;
+const runKey = (version: number): string => TUNING_RUN_PREFIX + String(version).padStart(10, '0');
 const stateKey = (pk: string): Record<string, AttributeValue> => ({ pk: { S: pk }, sk: { S: SINGLE_ITEM } });
 
 /** Drops the key and the lock counter of a state item, leaving the stored object. */
@@ -267,7 +275,10 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, run: (
  * Windows table: one item per (actor `pk`, window index `sk`) holding the counters, the capped
  * string sets (SS), the event ids counted, a `revision` and `expiresAt` (TTL). State table, keyed
  * `pk` + `sk = '-'`: `BASELINE#<id>`, `TUNING`, `INCIDENT#<id>` and `ACTOR#<actor>` (the actor's
- * latest incident and its `updatedTime`, what the cool-down is decided on).
+ * latest incident and its `updatedTime`, what the cool-down is decided on). A tuning run (one
+ * version) is `TUNINGRUN#<version>`: a header item (`sk = '-'`) and its JSON, gzipped, cut into
+ * `CHUNK#<n>` items of at most 300 KB, because a run holds every principal's volume baseline and
+ * the report and would outgrow one 400 KB item with a few thousand principals.
  *
  * Writes: `addWindow` is one UpdateItem; `recordSightings` writes only the baselines that learned
  * something (routine traffic writes nothing); `openIncident` and `updateIncident` are a
@@ -302,7 +313,7 @@ export class DynamoDbStore implements DetectorStore {
 
   /** The one place the client is called: counts writes and translates SDK errors. */
   private async send<C extends { readonly input: ServiceInputTypes }>(command: C): Promise<OutputOf<C>> {
-    if (command instanceof PutItemCommand || command instanceof UpdateItemCommand) this.writes++;
+    if (command instanceof PutItemCommand || command instanceof UpdateItemCommand || command instanceof DeleteItemCommand) this.writes++;
     else if (command instanceof TransactWriteItemsCommand) this.writes += command.input.TransactItems?.length ?? 0;
     try {
       // The client's send() is typed per command class; OutputOf<C> recovers what it returns.
@@ -637,6 +648,154 @@ export class DynamoDbStore implements DetectorStore {
       }),
     );
     this.tuningCache = { state: structuredClone(state), fetchedAt: this.now() };
+  }
+
+  /** One UpdateItem per existing baseline, SET or REMOVE per field; the revision bump makes concurrent sightings re-read. */
+  async setTunedFields(fields: ReadonlyMap<string, TunedFields>): Promise<void> {
+    await forEachConcurrently([...fields], WRITE_CONCURRENCY, async ([id, { volume, vouchedAt }]) => {
+      const sets: string[] = [];
+      const removes: string[] = [];
+      const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
+      if (volume === undefined) removes.push('#volume');
+      else {
+        sets.push('#volume = :volume');
+        values[':volume'] = convertToAttr(volume);
+      }
+      if (vouchedAt === undefined) removes.push('#vouchedAt');
+      else {
+        sets.push('#vouchedAt = :vouchedAt');
+        values[':vouchedAt'] = { N: String(vouchedAt) };
+      }
+      const expression = [sets.length > 0 ? `SET ${sets.join(', ')}` : '', removes.length > 0 ? `REMOVE ${removes.join(', ')}` : '', 'ADD #revision :one'];
+      try {
+        await this.send(
+          new UpdateItemCommand({
+            TableName: this.stateTable,
+            Key: stateKey(BASELINE_PREFIX + id),
+            UpdateExpression: expression.filter(Boolean).join(' '),
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#volume': 'volume', '#vouchedAt': 'vouchedAt', '#revision': 'revision' },
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      } finally {
+        this.baselineCache.delete(id);
+      }
+    });
+  }
+
+  async deleteBaselines(ids: readonly string[]): Promise<void> {
+    await forEachConcurrently(ids, WRITE_CONCURRENCY, async (id) => {
+      await this.send(new DeleteItemCommand({ TableName: this.stateTable, Key: stateKey(BASELINE_PREFIX + id) }));
+      this.baselineCache.delete(id);
+    });
+  }
+
+  async restoreBaselines(baselines: readonly Baseline[]): Promise<void> {
+    await forEachConcurrently(baselines, WRITE_CONCURRENCY, async (baseline) => {
+      try {
+        await this.send(
+          new PutItemCommand({
+            TableName: this.stateTable,
+            Item: marshall({ ...baseline, pk: BASELINE_PREFIX + baseline.id, sk: SINGLE_ITEM, revision: 1 }, { removeUndefinedValues: true }),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        // Sightings recreated it since it was forgotten: what they learned is newer.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      } finally {
+        this.baselineCache.delete(baseline.id);
+      }
+    });
+  }
+
+  /** Chunks first, header last: a run whose header is missing was never completely written and is not listed. */
+  async saveTuningRun(run: TuningRun): Promise<void> {
+    const data = gzipSync(JSON.stringify(run));
+    const pk = runKey(run.version);
+    const chunks = Math.max(1, Math.ceil(data.length / RUN_CHUNK_BYTES));
+    for (let index = 0; index < chunks; index++) {
+      await this.send(
+        new PutItemCommand({
+          TableName: this.stateTable,
+          Item: {
+            pk: { S: pk },
+            sk: { S: CHUNK_PREFIX + String(index).padStart(4, '0') },
+            data: { B: data.subarray(index * RUN_CHUNK_BYTES, (index + 1) * RUN_CHUNK_BYTES) },
+          },
+        }),
+      );
+    }
+    const header = { pk, sk: SINGLE_ITEM, version: run.version, tunedAt: run.tunedAt, previousVersion: run.previousVersion, chunks, bytes: data.length };
+    await this.send(new PutItemCommand({ TableName: this.stateTable, Item: marshall(header, { removeUndefinedValues: true }) }));
+  }
+
+  private async queryRunItems(version: number): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.send(
+        new QueryCommand({
+          TableName: this.stateTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: runKey(version) } },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  async getTuningRun(version: number): Promise<TuningRun | undefined> {
+    const items = await this.queryRunItems(version);
+    const header = items.find((item) => item.sk?.S === SINGLE_ITEM);
+    if (header === undefined) return undefined;
+    const chunks = items
+      .filter((item) => item.sk?.S?.startsWith(CHUNK_PREFIX))
+      .sort((a, b) => (a.sk?.S ?? '').localeCompare(b.sk?.S ?? ''))
+      .map((item) => item.data?.B ?? new Uint8Array());
+    const expected = Number(header.chunks?.N ?? 0);
+    if (chunks.length !== expected) throw new StoreError(`tuning run ${version} has ${chunks.length} of its ${expected} chunks`);
+    return JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as TuningRun;
+  }
+
+  /** A Scan for the run headers (a handful: runs beyond the kept ones are deleted). */
+  async listTuningRuns(): Promise<TuningRunSummary[]> {
+    const runs: TuningRunSummary[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.send(
+        new ScanCommand({
+          TableName: this.stateTable,
+          FilterExpression: 'begins_with(pk, :prefix) AND sk = :header',
+          ProjectionExpression: 'version, tunedAt, previousVersion',
+          ExpressionAttributeValues: { ':prefix': { S: TUNING_RUN_PREFIX }, ':header': { S: SINGLE_ITEM } },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { version, tunedAt, previousVersion } = unmarshall(item) as TuningRunSummary;
+        runs.push({ version, tunedAt, ...(previousVersion === undefined ? {} : { previousVersion }) });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return runs.sort((a, b) => a.version - b.version);
+  }
+
+  /** Header first, so that a run half deleted is no longer listed. */
+  async deleteTuningRun(version: number): Promise<void> {
+    const items = await this.queryRunItems(version);
+    const ordered = [...items].sort((a, b) => Number(b.sk?.S === SINGLE_ITEM) - Number(a.sk?.S === SINGLE_ITEM));
+    for (const item of ordered) {
+      await this.send(new DeleteItemCommand({ TableName: this.stateTable, Key: { pk: item.pk as AttributeValue, sk: item.sk as AttributeValue } }));
+    }
   }
 
   private async getActorPointer(actor: string): Promise<ActorPointer | undefined> {

@@ -41,3 +41,6 @@ export class DispatchError extends KeysentryError {
 
 /** The responder could not finish some incidents (the store failed); the invocation is retried. */
 export class ResponderError extends KeysentryError {}
+
+/** Reading IAM, CloudTrail or the store for the access-key inventory failed; `cause` is the SDK's error. */
+export class InventoryError extends KeysentryError {}

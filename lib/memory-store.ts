@@ -1,6 +1,7 @@
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
 import type { Incident } from './incident.ts';
 import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
+import type { TunedFields, TuningRun, TuningRunSummary } from './tuning.ts';
 import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
 
 /**
@@ -13,6 +14,7 @@ export class MemoryStore implements DetectorStore {
   private readonly incidents = new Map<string, Incident>();
   private readonly latestIncidentByActor = new Map<string, string>();
   private tuning: TuningState | undefined;
+  private readonly tuningRuns = new Map<number, TuningRun>();
   /** Windows in the order they were created, for compaction. */
   private readonly compactionQueue: StoredWindow[] = [];
   private newestWindow = Number.NEGATIVE_INFINITY;
@@ -121,11 +123,55 @@ export class MemoryStore implements DetectorStore {
   }
 
   async getTuning(): Promise<TuningState | undefined> {
-    return this.tuning;
+    return structuredClone(this.tuning);
   }
 
   async saveTuning(state: TuningState): Promise<void> {
-    this.tuning = state;
+    this.tuning = structuredClone(state);
+  }
+
+  async setTunedFields(fields: ReadonlyMap<string, TunedFields>): Promise<void> {
+    for (const [id, { volume, vouchedAt }] of fields) {
+      const baseline = this.baselines.get(id);
+      if (baseline === undefined) continue;
+      if (volume === undefined) delete baseline.volume;
+      else baseline.volume = structuredClone(volume);
+      if (vouchedAt === undefined) delete baseline.vouchedAt;
+      else baseline.vouchedAt = vouchedAt;
+      this.writes++;
+    }
+  }
+
+  async deleteBaselines(ids: readonly string[]): Promise<void> {
+    for (const id of ids) if (this.baselines.delete(id)) this.writes++;
+  }
+
+  async restoreBaselines(baselines: readonly Baseline[]): Promise<void> {
+    for (const baseline of baselines) {
+      if (this.baselines.has(baseline.id)) continue;
+      this.baselines.set(baseline.id, structuredClone(baseline));
+      this.writes++;
+    }
+  }
+
+  async saveTuningRun(run: TuningRun): Promise<void> {
+    this.tuningRuns.set(run.version, structuredClone(run));
+    this.writes++;
+  }
+
+  async getTuningRun(version: number): Promise<TuningRun | undefined> {
+    const run = this.tuningRuns.get(version);
+    return run === undefined ? undefined : structuredClone(run);
+  }
+
+  async listTuningRuns(): Promise<TuningRunSummary[]> {
+    return [...this.tuningRuns.values()]
+      .map(({ version, tunedAt, previousVersion }) => ({ version, tunedAt, ...(previousVersion === undefined ? {} : { previousVersion }) }))
+      .sort((a, b) => a.version - b.version);
+  }
+
+  async deleteTuningRun(version: number): Promise<void> {
+    this.tuningRuns.delete(version);
   }
 
   async openIncident(candidate: Incident, cooldownMs: number): Promise<{ incident: Incident; created: boolean }> {

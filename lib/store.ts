@@ -1,5 +1,6 @@
 import type { Baseline, Sighting, VolumeBaseline } from './baseline.ts';
 import type { Incident } from './incident.ts';
+import type { TunedFields, TuningRun, TuningRunSummary, TuningThresholds } from './tuning.ts';
 import type { WindowStats } from './window-counter.ts';
 
 /** A window as stored: its totals, the ids (hashed) of the events counted in it, and a revision. */
@@ -14,6 +15,10 @@ export interface TuningState {
   tunedAt: number;
   /** Volume per window over every principal: the baseline of actors never seen. */
   fleet?: VolumeBaseline;
+  /** The page and contain thresholds the tuning chose (data; the detector applies them when told to). */
+  thresholds?: TuningThresholds;
+  /** Set by a rollback: the version that was rolled back. */
+  rolledBackFrom?: number;
 }
 
 /**
@@ -43,6 +48,22 @@ export interface DetectorStore {
   listBaselines(): AsyncIterable<Baseline>;
   getTuning(): Promise<TuningState | undefined>;
   saveTuning(state: TuningState): Promise<void>;
+  /**
+   * Sets exactly the tuned fields of existing principal baselines: `volume` and `vouchedAt` as
+   * given, removed when absent (a rollback takes back what a version added). Absent baselines
+   * are left absent.
+   */
+  setTunedFields(fields: ReadonlyMap<string, TunedFields>): Promise<void>;
+  /** Deletes baselines (the tuning forgets principals and keys gone for months). */
+  deleteBaselines(ids: readonly string[]): Promise<void>;
+  /** Puts back whole baselines a rollback restores; one that sightings recreated since is kept as it is. */
+  restoreBaselines(baselines: readonly Baseline[]): Promise<void>;
+  /** Stores one tuning run (a version) whole: baselines snapshot, thresholds and report. */
+  saveTuningRun(run: TuningRun): Promise<void>;
+  getTuningRun(version: number): Promise<TuningRun | undefined>;
+  /** The stored runs, oldest first. */
+  listTuningRuns(): Promise<TuningRunSummary[]>;
+  deleteTuningRun(version: number): Promise<void>;
   /**
    * Returns the actor's incident still in its cool-down at `candidate.decisionTime`, or creates
    * `candidate`; `created` says which, so that exactly one caller acts on a new incident.

@@ -1,0 +1,31 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { formatTuningReport, formatTuningSms } from './tuning-report.ts';
+import type { TuningReport } from './tuning.ts';
+
+/**
+ * Publishes the weekly report to the pages topic with `MessageStructure: 'json'`: `sms` one line,
+ * `email` the full text, `default` both. The attribute `severity=info` lets subscriptions that
+ * only want incidents filter it out. Returns SNS's message id; SNS errors reach the caller.
+ */
+export async function publishTuningReport(
+  sns: SNSClient,
+  topicArn: string,
+  report: TuningReport,
+  options: { rollbackCommand?: string } = {},
+): Promise<string> {
+  const sms = formatTuningSms(report);
+  const email = formatTuningReport(report, options);
+  const { MessageId } = await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Subject: `[keysentry] weekly tuning v${report.version}`,
+      MessageStructure: 'json',
+      Message: JSON.stringify({ default: `${sms}\n\n${email}`, sms, email }),
+      MessageAttributes: {
+        severity: { DataType: 'String', StringValue: 'info' },
+        action: { DataType: 'String', StringValue: 'tuning-report' },
+      },
+    }),
+  );
+  return MessageId ?? '';
+}

@@ -1,0 +1,156 @@
+import type { BaselineChange, ChangeReason, ChartData, TuningReport } from './tuning.ts';
+
+const iso = (time: number): string => new Date(time).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
+const show = (value: number | null): string => (value === null ? '-' : String(value));
+
+const REASON_TEXT: Record<ChangeReason, string> = {
+  'volume-shift': 'volume shift',
+  'first-volume': 'first volume baseline',
+  'widened-by-verdict': 'widened by a benign verdict',
+  'attack-excluded': 'attack windows left out',
+  vouched: 'vouched for (familiar)',
+  promoted: 'now familiar',
+  forgotten: 'forgotten (gone 90 days)',
+};
+
+function describeChange(change: BaselineChange): string {
+  const { oldP99, newP99 } = change;
+  const shift = oldP99 !== null && newP99 !== null && oldP99 > 0 ? ` (${newP99 >= oldP99 ? '+' : ''}${Math.round((100 * (newP99 - oldP99)) / oldP99)}%)` : '';
+  const why = change.reasons.map((reason) => REASON_TEXT[reason] + (reason === 'volume-shift' ? shift : '')).join(', ');
+  const incidents = change.incidentIds.length > 0 ? ` [${change.incidentIds.join(', ')}]` : '';
+  return `${show(oldP99)} -> ${show(newP99)} (max ${show(change.oldMax)} -> ${show(change.newMax)})  ${why}${incidents}`;
+}
+
+/**
+ * The weekly report as e-mail text: the backtest first (what happened last week, what the old and
+ * the new parameters would have done), the page threshold, each principal's objects-read p99 per
+ * window before and after with why, the promoted and forgotten, and the noisiest actors.
+ */
+export function formatTuningReport(report: TuningReport, options: { rollbackCommand?: string } = {}): string {
+  const { backtest, thresholds } = report;
+  const lines: string[] = [];
+  const since = report.previousVersion === undefined ? 'the first version' : `replaces version ${report.previousVersion}`;
+  lines.push(`keysentry weekly tuning: version ${report.version} at ${iso(report.tunedAt)} (${since})`);
+  lines.push(`Learned from ${report.windows} windows of ${report.principals} principals.`);
+  lines.push('');
+  lines.push(`BACKTEST  ${iso(backtest.from)} -> ${iso(backtest.to)}: ${backtest.windows} windows of ${backtest.actors} actors`);
+  lines.push(`  what happened:        paged ${backtest.actual.paged}, contained ${backtest.actual.contained} (verdicts: ${backtest.actual.benign} benign, ${backtest.actual.confirmed} confirmed)`);
+  lines.push(`  old parameters would: paged ${backtest.old.paged}, contained ${backtest.old.contained}`);
+  lines.push(`  new parameters would: paged ${backtest.new.paged}, contained ${backtest.new.contained}`);
+  for (const actor of backtest.changedActors.slice(0, 10)) lines.push(`    ${actor.actor} (${actor.principal}): ${actor.old} -> ${actor.new}`);
+  lines.push('');
+  const tried = thresholds.tried.map((t) => `${t.incidents} at ${t.pageThreshold}`).join(', ');
+  const moved = thresholds.new.pageThreshold === thresholds.old.pageThreshold ? 'unchanged' : `${thresholds.old.pageThreshold} -> ${thresholds.new.pageThreshold}`;
+  lines.push(`PAGE THRESHOLD  ${moved} (contain ${thresholds.new.containThreshold}; target ${thresholds.targetPagesPerWeek} pages a week; last week's windows on the new baselines: ${tried})`);
+  lines.push('');
+  lines.push('BASELINES  objects read per window, p99 old -> new');
+  if (report.changes.length === 0) lines.push('  no change worth a line');
+  const width = Math.max(0, ...report.changes.slice(0, 40).map((c) => c.principal.length));
+  for (const change of report.changes.slice(0, 40)) lines.push(`  ${change.principal.padEnd(width)}  ${describeChange(change)}`);
+  if (report.changes.length > 40) lines.push(`  … and ${report.changes.length - 40} more`);
+  lines.push('');
+  lines.push(`PROMOTED (familiar now)  ${report.promoted.length === 0 ? 'none' : report.promoted.join(', ')}`);
+  lines.push(`FORGOTTEN (not seen for 90 days)  ${report.forgotten.length === 0 ? 'none' : report.forgotten.join(', ')}`);
+  lines.push('');
+  lines.push('NOISIEST  windows reading at least half the bulk-read threshold');
+  if (report.noisiest.length === 0) lines.push('  none');
+  for (const noisy of report.noisiest) {
+    lines.push(`  ${noisy.actor} (${noisy.principal}): ${noisy.windowsAboveHalf} of ${noisy.windows} windows, peak ${noisy.peak}, threshold ${noisy.threshold}`);
+  }
+  if (options.rollbackCommand !== undefined) {
+    lines.push('');
+    lines.push(`Undo this version: ${options.rollbackCommand}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One SMS line (ASCII, at most 160 characters): version, changes, threshold and the backtest. */
+export function formatTuningSms(report: TuningReport): string {
+  const { thresholds, backtest } = report;
+  const threshold =
+    thresholds.new.pageThreshold === thresholds.old.pageThreshold ? '' : ` page>=${thresholds.old.pageThreshold}->${thresholds.new.pageThreshold},`;
+  const text = `keysentry tune v${report.version}: ${report.changes.length} baselines changed,${threshold} last week would page ${backtest.new.paged + backtest.new.contained} (was ${backtest.old.paged + backtest.old.contained}, real ${backtest.actual.paged + backtest.actual.contained}). Report by e-mail.`;
+  return text.length <= 160 ? text : `${text.slice(0, 159)}.`;
+}
+
+const escapeXml = (text: string): string =>
+  text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+
+const PALETTE = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+
+/**
+ * A self-contained SVG of the week: one panel per actor (those whose baseline changed first),
+ * objects read per window (with the window before: what the scoring looks at) as a line, the new
+ * bulk-read threshold as a dashed red line and the old one dotted grey, windows at or over the
+ * threshold marked with red dots; days along the x axis, objects up the y axis.
+ */
+export function renderVolumeChart(data: TuningReport | ChartData): string {
+  const chart = 'chart' in data ? data.chart : data;
+  const width = 960;
+  const panelHeight = 150;
+  const left = 70;
+  const right = 20;
+  const top = 50;
+  const gap = 40;
+  const plotWidth = width - left - right;
+  const plotHeight = panelHeight - gap;
+  const count = Math.max(1, chart.toWindow - chart.fromWindow + 1);
+  const height = top + Math.max(1, chart.series.length) * panelHeight + 30;
+  const x = (index: number): number => left + (plotWidth * index) / Math.max(1, count - 1);
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(`<title>keysentry: objects read per window against the bulk-read threshold</title>`);
+  out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Objects read per window, last week, against each actor's threshold</text>`);
+  out.push(
+    `<g font-size="11"><line x1="${left}" y1="36" x2="${left + 24}" y2="36" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/><text x="${left + 30}" y="40">new threshold</text>` +
+      `<line x1="${left + 130}" y1="36" x2="${left + 154}" y2="36" stroke="#999999" stroke-width="1.5" stroke-dasharray="2 3"/><text x="${left + 160}" y="40">old threshold</text>` +
+      `<circle cx="${left + 270}" cy="36" r="3.5" fill="#d62728"/><text x="${left + 280}" y="40">window at or over the threshold</text></g>`,
+  );
+  if (chart.series.length === 0) out.push(`<text x="${left}" y="${top + 40}">No activity last week.</text>`);
+  chart.series.forEach((series, panel) => {
+    const y0 = top + panel * panelHeight + 16;
+    const peak = Math.max(1, series.threshold, series.oldThreshold, ...series.values);
+    const yMax = Math.ceil(peak * 1.1);
+    const y = (value: number): number => y0 + plotHeight - (plotHeight * value) / yMax;
+    const color = PALETTE[panel % PALETTE.length] as string;
+    const name = escapeXml(series.principal === series.actor ? series.actor : `${series.actor} (${series.principal})`);
+    out.push(`<g class="actor" data-actor="${escapeXml(series.actor)}">`);
+    out.push(`<text x="${left}" y="${y0 - 4}" font-weight="bold">${name}</text>`);
+    out.push(`<line x1="${left}" y1="${y0 + plotHeight}" x2="${left + plotWidth}" y2="${y0 + plotHeight}" stroke="#333333"/>`);
+    out.push(`<line x1="${left}" y1="${y0}" x2="${left}" y2="${y0 + plotHeight}" stroke="#333333"/>`);
+    out.push(`<text x="${left - 6}" y="${y0 + plotHeight + 4}" text-anchor="end">0</text>`);
+    out.push(`<text x="${left - 6}" y="${y0 + 8}" text-anchor="end">${yMax}</text>`);
+    out.push(`<text transform="translate(${left - 40} ${y0 + plotHeight / 2}) rotate(-90)" text-anchor="middle">objects</text>`);
+    const windowsPerDay = Math.max(1, Math.round(86_400_000 / chart.windowMs));
+    for (let index = 0; index < count; index++) {
+      const window = chart.fromWindow + index;
+      if (window % windowsPerDay !== 0) continue;
+      const day = new Date(window * chart.windowMs).toISOString().slice(5, 10);
+      out.push(`<line x1="${x(index).toFixed(1)}" y1="${y0 + plotHeight}" x2="${x(index).toFixed(1)}" y2="${y0 + plotHeight + 4}" stroke="#333333"/>`);
+      out.push(`<text x="${x(index).toFixed(1)}" y="${y0 + plotHeight + 15}" text-anchor="middle">${day}</text>`);
+    }
+    const points = series.values.map((value, index) => `${x(index).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
+    out.push(`<polyline class="volume" fill="none" stroke="${color}" stroke-width="1.2" points="${points}"/>`);
+    out.push(
+      `<line class="threshold" x1="${left}" y1="${y(series.threshold).toFixed(1)}" x2="${left + plotWidth}" y2="${y(series.threshold).toFixed(1)}" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/>`,
+    );
+    out.push(`<text x="${left + plotWidth}" y="${(y(series.threshold) - 3).toFixed(1)}" text-anchor="end" fill="#d62728">threshold ${series.threshold}</text>`);
+    if (series.oldThreshold !== series.threshold) {
+      out.push(
+        `<line class="old-threshold" x1="${left}" y1="${y(series.oldThreshold).toFixed(1)}" x2="${left + plotWidth}" y2="${y(series.oldThreshold).toFixed(1)}" stroke="#999999" stroke-width="1.5" stroke-dasharray="2 3"/>`,
+      );
+      out.push(`<text x="${left + 4}" y="${(y(series.oldThreshold) - 3).toFixed(1)}" fill="#777777">was ${series.oldThreshold}</text>`);
+    }
+    series.values.forEach((value, index) => {
+      if (value > 0 && value >= series.threshold) {
+        const when = new Date((chart.fromWindow + index) * chart.windowMs).toISOString();
+        out.push(`<circle class="over" cx="${x(index).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3.5" fill="#d62728"><title>${when}: ${value} objects</title></circle>`);
+      }
+    });
+    out.push('</g>');
+  });
+  out.push(`<text x="${left + plotWidth / 2}" y="${height - 8}" text-anchor="middle">day (UTC), ${Math.round(chart.windowMs / 60_000)}-minute windows</text>`);
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
