@@ -8,6 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createIamClient } from './containment.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from './dynamodb-store.ts';
 import { INCIDENTS_USAGE, runIncidentsCommand } from './incident-cli.ts';
+import { runTuneCommand } from './tune-cli.ts';
 import { replayLogs, type ReplayOptions } from './replay.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
 import { SCENARIO_NAMES, simulateScenario, type ScenarioName } from './simulator/index.ts';
@@ -29,6 +30,8 @@ Usage:
   keysentry demo                         simulate the breach and replay it (no AWS account needed)
   keysentry incidents list|show|ack|release|benign|confirm [ID] --table PREFIX [--region R]
                                          the incidents of a deployment (see: keysentry incidents help)
+  keysentry tune [--rollback|--report] [--chart FILE] --table PREFIX
+                                         the weekly tuning now, its last report, or undo it
 
 Replay options:
   --json                      one JSON object per incident per line, then {"summary":…}
@@ -217,6 +220,31 @@ function takeDeploymentOptions(args: readonly string[]): { options: DeploymentOp
   return { options, rest };
 }
 
+/** The DynamoDB store of the deployment `--table PREFIX` names. */
+function deploymentStore(options: DeploymentOptions, command: string): DynamoDbStore {
+  if (options.table === undefined) throw new UsageError(`${command} needs --table PREFIX (the deployment, e.g. keysentry-prod)`);
+  return new DynamoDbStore({
+    client: createDynamoDbClient({ endpoint: options.endpoint, region: options.region }),
+    windowsTable: `${options.table}-windows`,
+    stateTable: `${options.table}-state`,
+  });
+}
+
+/** `keysentry tune …`: the weekly tuning by hand, its last report, or a rollback. */
+async function runTune(args: readonly string[], io: CliIo): Promise<number> {
+  const { options, rest } = takeDeploymentOptions(args);
+  const store = deploymentStore(options, 'tune');
+  const { endpoint, region } = options;
+  const topicArn = options['topic-arn'];
+  return runTuneCommand(rest, io, {
+    store,
+    now: Date.now,
+    topicArn,
+    sns: topicArn === undefined ? undefined : new SNSClient({ endpoint, region }),
+    rollbackCommand: `keysentry tune --rollback --table ${options.table}${region ? ` --region ${region}` : ''}`,
+  });
+}
+
 /** `keysentry incidents …` against a deployment's DynamoDB tables, with the on-call's own credentials. */
 async function runIncidents(args: readonly string[], io: CliIo): Promise<number> {
   const { options, rest } = takeDeploymentOptions(args);
@@ -224,13 +252,8 @@ async function runIncidents(args: readonly string[], io: CliIo): Promise<number>
     io.stdout.write(INCIDENTS_USAGE);
     return rest.length === 0 ? 2 : 0;
   }
-  if (options.table === undefined) throw new UsageError('incidents needs --table PREFIX (the deployment, e.g. keysentry-prod)');
+  const store = deploymentStore(options, 'incidents');
   const { endpoint, region } = options;
-  const store = new DynamoDbStore({
-    client: createDynamoDbClient({ endpoint, region }),
-    windowsTable: `${options.table}-windows`,
-    stateTable: `${options.table}-state`,
-  });
   const topicArn = options['topic-arn'];
   return runIncidentsCommand(rest, io, {
     store,
@@ -254,6 +277,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await runDemo(io);
       case 'incidents':
         return await runIncidents(rest, io);
+      case 'tune':
+        return await runTune(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -315,7 +315,8 @@ export function createDetector(options: DetectorOptions) {
           now: decisionTime,
           settings,
         });
-        const decision = decideAction(score, identity, policy);
+        // The weekly tuning may have moved the page threshold toward its target page count.
+        const decision = decideAction(score, identity, tuning?.thresholds ? { ...policy, pageThreshold: tuning.thresholds.pageThreshold } : policy);
         outcome.verdicts.push({ actor, score, decision });
         // The decision is recorded before the counts: if the window write then fails, the
         // redelivered events are scored again and meet their incident, instead of being

@@ -53,3 +53,15 @@ describe('keysentry incidents', () => {
     expect(dangling.stderr()).toContain('--table needs a value');
   });
 });
+
+describe('keysentry tune', () => {
+  it('runs the weekly tuning on the deployment’s tables and then prints the report in force', async () => {
+    const run = capture();
+    expect(await runCli(['tune', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], run.io)).toBe(0);
+    const report = capture();
+    expect(await runCli(['tune', '--report', '--json', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], report.io)).toBe(0);
+    const parsed = JSON.parse(report.stdout()) as { version: number };
+    expect(parsed.version).toBe(1);
+    expect((await store.getTuning())?.version).toBe(1);
+  });
+});

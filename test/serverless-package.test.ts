@@ -125,7 +125,7 @@ describe('serverless package: the CloudFormation template', () => {
   it('gives every function its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([id]) => id)).toEqual(
-      expect.arrayContaining([functionId('score'), functionId('score-logfile'), functionId('contain')]),
+      expect.arrayContaining([functionId('score'), functionId('score-logfile'), functionId('contain'), functionId('tune')]),
     );
     const roles = functions.map(([id]) => roleOf(id));
     expect(new Set(roles).size).toBe(functions.length);
@@ -135,7 +135,7 @@ describe('serverless package: the CloudFormation template', () => {
     }
   });
 
-  it('lets only score, score-logfile and contain write DynamoDB, and only on the stack tables', () => {
+  it('lets only score, score-logfile, contain and tune write DynamoDB, and only on the stack tables', () => {
     const writers = ofType('AWS::IAM::Role')
       .filter(([id]) =>
         statementsOfRole(id).some(
@@ -144,7 +144,7 @@ describe('serverless package: the CloudFormation template', () => {
       )
       .map(([id]) => id);
     expect(writers.sort()).toEqual(
-      [roleOf(functionId('score')), roleOf(functionId('score-logfile')), roleOf(functionId('contain'))].sort(),
+      [roleOf(functionId('score')), roleOf(functionId('score-logfile')), roleOf(functionId('contain')), roleOf(functionId('tune'))].sort(),
     );
 
     for (const role of writers) {
