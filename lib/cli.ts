@@ -8,6 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createIamClient } from './containment.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from './dynamodb-store.ts';
 import { INCIDENTS_USAGE, runIncidentsCommand } from './incident-cli.ts';
+import { OPS_DEPENDENCIES, runDoctorCommand, runKeysCommand } from './ops-cli.ts';
 import { runTuneCommand } from './tune-cli.ts';
 import { replayLogs, type ReplayOptions } from './replay.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
@@ -32,6 +33,10 @@ Usage:
                                          the incidents of a deployment (see: keysentry incidents help)
   keysentry tune [--rollback|--report] [--chart FILE] --table PREFIX
                                          the weekly tuning now, its last report, or undo it
+  keysentry keys [--table PREFIX] [--json]
+                                         every access key; the ones that should not exist first
+  keysentry doctor --trail NAME --rule NAME --queue-url URL --topic-arn ARN ...
+                                         checks a deployment (see: keysentry doctor --help)
 
 Replay options:
   --json                      one JSON object per incident per line, then {"summary":…}
@@ -279,6 +284,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await runIncidents(rest, io);
       case 'tune':
         return await runTune(rest, io);
+      case 'keys':
+        return await runKeysCommand(rest, io, OPS_DEPENDENCIES);
+      case 'doctor':
+        return await runDoctorCommand(rest, io, OPS_DEPENDENCIES);
       case undefined:
       case 'help':
       case '--help':

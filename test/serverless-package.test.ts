@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINMENT_PERMISSIONS } from '../lib/containment.ts';
+import { INVENTORY_PERMISSIONS } from '../lib/key-inventory.ts';
+import { DOCTOR_OPTIONS } from '../lib/ops-cli.ts';
+import { parseArgs } from 'node:util';
 
 /**
  * Checks the CloudFormation template `serverless package` compiles from serverless.yml: per-function
@@ -125,7 +128,7 @@ describe('serverless package: the CloudFormation template', () => {
   it('gives every function its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([id]) => id)).toEqual(
-      expect.arrayContaining([functionId('score'), functionId('score-logfile'), functionId('contain'), functionId('tune')]),
+      expect.arrayContaining([functionId('score'), functionId('score-logfile'), functionId('contain'), functionId('tune'), functionId('inventory')]),
     );
     const roles = functions.map(([id]) => roleOf(id));
     expect(new Set(roles).size).toBe(functions.length);
@@ -331,6 +334,39 @@ describe('serverless package: the CloudFormation template', () => {
         AlarmActions: [{ Ref: 'PagesTopic' }],
       }),
     );
+  });
+
+  it('grants the inventory function exactly the reads it calls, and the state table only to read', () => {
+    const statements = statementsOfRole(roleOf(functionId('inventory'))).filter((statement) => statement.Effect === 'Allow');
+    const actions = statements.flatMap((statement) => asList(statement.Action));
+    const outside = actions.filter((action) => /^(iam|cloudtrail):/i.test(action));
+    expect([...outside].sort()).toEqual([...INVENTORY_PERMISSIONS].sort());
+    expect(actions.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
+  });
+
+  it('sends phones only the pages that need someone now, not the inventory or tuning reports', () => {
+    const [, sms] = ofType('AWS::SNS::Subscription').find(([, s]) => s.Properties.Protocol === 'sms') as [string, Resource];
+    expect(sms.Properties.FilterPolicy).toEqual({
+      severity: ['critical', 'high'],
+      action: [{ 'anything-but': ['inventory', 'tuning-report'] }],
+    });
+  });
+
+  it('quotes a doctor command in the outputs that the doctor accepts, with every option it needs', () => {
+    const outputs = (JSON.parse(templateText) as { Outputs: Record<string, { Value: Json }> }).Outputs;
+    const template = outputs.DoctorCommand?.Value['Fn::Sub'] as string;
+    // Each ${Logical} or ${AWS::Region} becomes one word, as CloudFormation's substitution would.
+    const words = template.replace(/\$\{[^}]+\}/g, 'x').trim().split(/\s+/);
+    expect(words.slice(0, 2)).toEqual(['keysentry', 'doctor']);
+    const { values } = parseArgs({ args: words.slice(2), options: DOCTOR_OPTIONS, strict: true });
+    expect(Object.keys(values)).toEqual(
+      expect.arrayContaining(['region', 'trail', 'rule', 'queue-url', 'topic-arn', 'contain-function', 'protected-buckets']),
+    );
+    for (const logical of ['IntakeRule', 'IntakeQueue', 'PagesTopic', 'ContainLambdaFunction']) {
+      expect(template).toContain(`\${${logical}}`);
+      expect(resources[logical], logical).toBeDefined();
+    }
+    expect(template).toContain(`--protected-buckets ${params.protectedBuckets as string}`);
   });
 
   it('notifies score-logfile of new .json.gz files under the trail prefix of the existing bucket', () => {
