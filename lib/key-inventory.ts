@@ -10,11 +10,10 @@ import {
   type IAMClient,
   type User,
 } from '@aws-sdk/client-iam';
-import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { Baseline } from './baseline.ts';
 import { deactivateAccessKey } from './containment.ts';
 import { InventoryError } from './errors.ts';
-import { SMS_MAX, toGsmText } from './paging.ts';
+import { publishInput, SMS_MAX, toGsmText, type PublishInput } from './paging.ts';
 import type { DetectorStore } from './store.ts';
 
 const DAY_MS = 86_400_000;
@@ -622,12 +621,7 @@ export interface InventoryPage {
   subject: string;
   sms: string;
   email: string;
-  publish: {
-    Subject: string;
-    Message: string;
-    MessageStructure: 'json';
-    MessageAttributes: Record<string, MessageAttributeValue>;
-  };
+  publish: PublishInput;
 }
 
 /** SNS takes 256 KB per message, every protocol's form included: each long form gets at most this. */
@@ -666,14 +660,6 @@ export function composeInventoryPage(report: KeyInventory): InventoryPage {
     subject,
     sms,
     email,
-    publish: {
-      Subject: subject,
-      Message: JSON.stringify({ default: email, email, sms }),
-      MessageStructure: 'json',
-      MessageAttributes: {
-        severity: { DataType: 'String', StringValue: severity },
-        action: { DataType: 'String', StringValue: 'inventory' },
-      },
-    },
+    publish: publishInput(subject, { default: email, email, sms }, { severity, action: 'inventory' }),
   };
 }

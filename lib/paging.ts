@@ -53,12 +53,34 @@ export interface ComposedPage {
   subject: string;
   sms: string;
   email: string;
-  /** `PublishCommand` input, less the topic. */
-  publish: {
-    Subject: string;
-    Message: string;
-    MessageStructure: 'json';
-    MessageAttributes: Record<string, MessageAttributeValue>;
+  publish: PublishInput;
+}
+
+/** `PublishCommand` input, less the topic: one message per protocol (`MessageStructure: json`) and its attributes. */
+export interface PublishInput {
+  Subject: string;
+  Message: string;
+  MessageStructure: 'json';
+  MessageAttributes: Record<string, MessageAttributeValue>;
+}
+
+/**
+ * The publish input of every keysentry message: one form per protocol (`default` is required by
+ * SNS) and string attributes — `severity` and `action` at least — that subscription filter
+ * policies match on.
+ */
+export function publishInput(
+  subject: string,
+  forms: { default: string } & Record<string, string>,
+  attributes: { severity: Severity; action: string } & Record<string, string>,
+): PublishInput {
+  return {
+    Subject: subject,
+    Message: JSON.stringify(forms),
+    MessageStructure: 'json',
+    MessageAttributes: Object.fromEntries(
+      Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+    ),
   };
 }
 
@@ -546,16 +568,7 @@ export function composePage(incident: Incident, options: PageOptions = {}): Comp
     subject,
     sms,
     email,
-    publish: {
-      Subject: subject,
-      Message: JSON.stringify(message),
-      MessageStructure: 'json',
-      MessageAttributes: {
-        severity: { DataType: 'String', StringValue: severity },
-        action: { DataType: 'String', StringValue: kind },
-        incidentId: { DataType: 'String', StringValue: incident.incidentId },
-      },
-    },
+    publish: publishInput(subject, message, { severity, action: kind, incidentId: incident.incidentId }),
   };
 }
 

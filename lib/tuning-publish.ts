@@ -1,4 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { publishInput } from './paging.ts';
 import { formatTuningReport, formatTuningSms } from './tuning-report.ts';
 import type { TuningReport } from './tuning.ts';
 
@@ -15,17 +16,11 @@ export async function publishTuningReport(
 ): Promise<string> {
   const sms = formatTuningSms(report);
   const email = formatTuningReport(report, options);
-  const { MessageId } = await sns.send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Subject: `[keysentry] weekly tuning v${report.version}`,
-      MessageStructure: 'json',
-      Message: JSON.stringify({ default: `${sms}\n\n${email}`, sms, email }),
-      MessageAttributes: {
-        severity: { DataType: 'String', StringValue: 'info' },
-        action: { DataType: 'String', StringValue: 'tuning-report' },
-      },
-    }),
+  const publish = publishInput(
+    `[keysentry] weekly tuning v${report.version}`,
+    { default: `${sms}\n\n${email}`, sms, email },
+    { severity: 'info', action: 'tuning-report' },
   );
+  const { MessageId } = await sns.send(new PublishCommand({ TopicArn: topicArn, ...publish }));
   return MessageId ?? '';
 }

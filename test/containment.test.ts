@@ -33,7 +33,7 @@ import type { ResponderRun } from '../lib/responder.ts';
 import { createResponderDispatch, selectIncidentsToRespond } from '../lib/responder-dispatch.ts';
 import { DynamoDbResponseMarkers } from '../lib/response-markers.ts';
 import { simulateScenario, type ScenarioName, type SimulationManifest } from '../lib/simulator/index.ts';
-import { createEmulatorDynamoDbClient, emulatorClientConfig, TEST_REGION, uniqueName } from './support/aws-clients.ts';
+import { createEmulatorDynamoDbClient, emulatorClientConfig, inMotoAccount, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 import { breachIncident } from './fixtures/incidents.ts';
 
 // The containment path against the AWS emulator: the simulated breach and ransomware run are
@@ -43,16 +43,6 @@ import { breachIncident } from './fixtures/incidents.ts';
 
 /** The simulated account. moto keeps state per account: this file's IAM users cannot meet another file's. */
 const ACCOUNT = '111122223333';
-
-/** A build-step middleware that sends a request to moto's `ACCOUNT`. */
-const toAccount =
-  () =>
-  <Args extends { request: unknown }, Result>(next: (args: Args) => Promise<Result>) =>
-  (args: Args): Promise<Result> => {
-    (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = ACCOUNT;
-    return next(args);
-  };
-const ACCOUNT_STEP = { step: 'build', name: 'motoAccount' } as const;
 
 let iam: IAMClient;
 let sns: SNSClient;
@@ -69,9 +59,9 @@ beforeAll(async () => {
   iam = new IAMClient(config);
   sns = new SNSClient(config);
   sqs = new SQSClient(config);
-  iam.middlewareStack.add(toAccount(), ACCOUNT_STEP);
-  sns.middlewareStack.add(toAccount(), ACCOUNT_STEP);
-  sqs.middlewareStack.add(toAccount(), ACCOUNT_STEP);
+  inMotoAccount(iam, ACCOUNT);
+  inMotoAccount(sns, ACCOUNT);
+  inMotoAccount(sqs, ACCOUNT);
   const dynamo = createEmulatorDynamoDbClient();
   await ensureTables(dynamo, tables);
   incidents = new DynamoDbStore({ client: dynamo, ...tables });

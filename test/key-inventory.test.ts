@@ -14,7 +14,7 @@ import { buildKeyInventory, formatKeyInventory, type InventoryKey, type KeyInven
 import { MemoryStore } from '../lib/memory-store.ts';
 import { DynamoDbStore, ensureTables } from '../lib/dynamodb-store.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { emulatorClientConfig, TEST_REGION, uniqueName } from './support/aws-clients.ts';
+import { emulatorClientConfig, inMotoAccount, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 
 // The access-key inventory against the AWS emulator: users, keys, last use and creators' existence
 // come from moto's IAM; a key is "used" by signing a real S3 request with it, which moto records in
@@ -25,20 +25,7 @@ import { emulatorClientConfig, TEST_REGION, uniqueName } from './support/aws-cli
 const ACCOUNT = '444455556666';
 const DAY = 86_400_000;
 
-const toAccount =
-  () =>
-  <Args extends { request: unknown }, Result>(next: (args: Args) => Promise<Result>) =>
-  (args: Args): Promise<Result> => {
-    (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = ACCOUNT;
-    return next(args);
-  };
-function inAccount<T extends { middlewareStack: { add: (...args: never[]) => unknown } }>(client: T): T {
-  (client.middlewareStack as unknown as { add: (middleware: unknown, options: unknown) => void }).add(toAccount(), {
-    step: 'build',
-    name: 'motoAccount',
-  });
-  return client;
-}
+const inAccount = <T extends Parameters<typeof inMotoAccount>[0]>(client: T): T => inMotoAccount(client, ACCOUNT);
 
 let iam: IAMClient;
 let cloudtrail: CloudTrailClient;

@@ -21,6 +21,24 @@ export function emulatorClientConfig() {
   };
 }
 
+/**
+ * Sends every request of `client` to one moto account (`x-moto-account-id`): moto keeps state
+ * per account, so a test file that lists "every user of the account" sees only its own users.
+ */
+export function inMotoAccount<T extends { middlewareStack: { add: (...args: never[]) => unknown } }>(client: T, account: string): T {
+  const toAccount =
+    <Args extends { request: unknown }, Result>(next: (args: Args) => Promise<Result>) =>
+    (args: Args): Promise<Result> => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = account;
+      return next(args);
+    };
+  (client.middlewareStack as unknown as { add: (middleware: unknown, options: unknown) => void }).add(toAccount, {
+    step: 'build',
+    name: 'motoAccount',
+  });
+  return client;
+}
+
 /** The tail of the requests this test file has sent to the emulator. */
 let emulatorQueue: Promise<unknown> = Promise.resolve();
 
