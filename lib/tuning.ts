@@ -365,7 +365,9 @@ export async function runWeeklyTuning(store: DetectorStore, now: number, options
   const excludedWindows = new Map<string, Array<[number, number, string]>>();
   for (const incident of confirmed) {
     const [from, to] = incidentWindows(incident, windowMs);
-    excludedWindows.set(incident.actor, [...(excludedWindows.get(incident.actor) ?? []), [from, to, incident.incidentId]]);
+    const excluded = excludedWindows.get(incident.actor) ?? [];
+    excludedWindows.set(incident.actor, excluded);
+    excluded.push([from, to, incident.incidentId]);
   }
   const excludedBy = (stats: WindowStats): string | undefined =>
     excludedWindows.get(stats.actor)?.find(([from, to]) => stats.window >= from && stats.window <= to)?.[2];
@@ -380,7 +382,11 @@ export async function runWeeklyTuning(store: DetectorStore, now: number, options
     if (stats.identityType === 'aws-service' || stats.identityType === 'anonymous') continue;
     lastActive.set(stats.principal, Math.max(lastActive.get(stats.principal) ?? 0, stats.lastEventTime));
     lastActive.set(stats.actor, Math.max(lastActive.get(stats.actor) ?? 0, stats.lastEventTime));
-    if (stats.window >= weekFrom) lastWeek.set(stats.actor, [...(lastWeek.get(stats.actor) ?? []), stats]);
+    if (stats.window >= weekFrom) {
+      const week = lastWeek.get(stats.actor);
+      if (week === undefined) lastWeek.set(stats.actor, [stats]);
+      else week.push(stats);
+    }
     const excluded = excludedBy(stats);
     if (excluded !== undefined) {
       excludedIncidents.set(stats.principal, (excludedIncidents.get(stats.principal) ?? new Set()).add(excluded));
