@@ -2,7 +2,7 @@
 // measured side by side (alternating, in separate processes) in one run; plus the store write
 // budget on a benign month and on the breach.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulateScenario, type ScenarioName } from '../lib/simulator/index.ts';
@@ -31,8 +31,18 @@ async function dataset(scenario: ScenarioName, days: number, scale: number): Pro
   return join(dir, 'AWSLogs');
 }
 
+/**
+ * The node flags of the installed command (its `#!/usr/bin/env -S node …` line): both sides of
+ * the comparison run with them, so the replay is measured as users run it and the baseline on
+ * the same terms.
+ */
+const COMMAND_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(join(import.meta.dirname, '../bin/keysentry.mjs'), 'utf8'))?.[1] ?? '')
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
+
 function measure(mode: 'baseline' | 'replay', dir: string): Measurement {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'measure.ts'), mode, dir], {
+  const output = execFileSync(process.execPath, [...COMMAND_FLAGS, '--import', 'tsx', join(import.meta.dirname, 'measure.ts'), mode, dir], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });
@@ -46,6 +56,7 @@ const median = (values: number[]): number => {
 };
 
 const dir = await dataset('benign', DAYS, SCALE);
+console.log(`node flags of the keysentry command, used on both sides: ${COMMAND_FLAGS.join(' ') || '(none)'}`);
 const ratios: number[] = [];
 const replays: Measurement[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
