@@ -122,12 +122,14 @@ export class MemoryStore implements DetectorStore {
     yield* this.baselines.values();
   }
 
+  // Read once per batch by the detector: kept frozen and handed out as is, instead of a copy per
+  // read. A caller that tried to change it would throw rather than change the store behind its back.
   async getTuning(): Promise<TuningState | undefined> {
-    return structuredClone(this.tuning);
+    return this.tuning;
   }
 
   async saveTuning(state: TuningState): Promise<void> {
-    this.tuning = structuredClone(state);
+    this.tuning = deepFreeze(structuredClone(state));
   }
 
   async setTunedFields(fields: ReadonlyMap<string, TunedFields>): Promise<void> {
@@ -202,4 +204,12 @@ export class MemoryStore implements DetectorStore {
   async listIncidents(): Promise<Incident[]> {
     return [...this.incidents.values()].map((incident) => structuredClone(incident));
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

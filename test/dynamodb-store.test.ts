@@ -299,6 +299,9 @@ describe.each(IMPLEMENTATIONS)('$name (the store contract)', ({ make }) => {
     const state: TuningState = { version: 3, tunedAt: T0, fleet: volumeOf(500) };
     await store.saveTuning(state);
     expect(await store.getTuning()).toEqual(state);
+    // The store keeps its own copy: the caller changing its object afterwards changes nothing.
+    state.version = 4;
+    expect((await store.getTuning())?.version).toBe(3);
   });
 });
 
