@@ -1,3 +1,4 @@
+import { appendTo } from './collections.ts';
 import type { AccessEvent, Identity } from './access-event.ts';
 import { collectSightings, type Baseline } from './baseline.ts';
 import { StoreError } from './errors.ts';
@@ -131,11 +132,7 @@ export function createDetector(options: DetectorOptions) {
   /** Writes now everything of the actor: its batch events and whatever it had pending. */
   async function writeActorNow(actor: string, events: readonly AccessEvent[], stored: ReadonlyMap<number, StoredWindow>): Promise<void> {
     const byWindow = new Map<number, AccessEvent[]>();
-    for (const event of events) {
-      const list = byWindow.get(windowOf(event));
-      if (list === undefined) byWindow.set(windowOf(event), [event]);
-      else list.push(event);
-    }
+    for (const event of events) appendTo(byWindow, windowOf(event), event);
     for (const [window, held] of pending.get(actor) ?? []) {
       byWindow.set(window, [...held.events.values(), ...(byWindow.get(window) ?? [])]);
     }
@@ -270,11 +267,7 @@ export function createDetector(options: DetectorOptions) {
       const outcome: BatchOutcome = { events: events.length, fresh: 0, actors: 0, verdicts: [], changes: [] };
       const nowWindow = Math.floor((decisionTime - 1) / windowMs);
       const byActor = new Map<string, AccessEvent[]>();
-      for (const event of events) {
-        const list = byActor.get(event.identity.actor);
-        if (list === undefined) byActor.set(event.identity.actor, [event]);
-        else list.push(event);
-      }
+      for (const event of events) appendTo(byActor, event.identity.actor, event);
       const baselineIds = new Set<string>();
       for (const actorEvents of byActor.values()) {
         const identity = (actorEvents[0] as AccessEvent).identity;

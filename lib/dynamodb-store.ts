@@ -1,3 +1,4 @@
+import { appendTo } from './collections.ts';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -535,7 +536,7 @@ export class DynamoDbStore implements DetectorStore {
   async recordSightings(sightings: readonly Sighting[]): Promise<void> {
     await this.loadBaselines(sightings.map((sighting) => sighting.id));
     const byId = new Map<string, Sighting[]>();
-    for (const sighting of sightings) byId.set(sighting.id, [...(byId.get(sighting.id) ?? []), sighting]);
+    for (const sighting of sightings) appendTo(byId, sighting.id, sighting);
     await forEachConcurrently([...byId.values()], WRITE_CONCURRENCY, async (group) => {
       for (const sighting of group) await this.recordSighting(sighting);
     });

@@ -1,3 +1,4 @@
+import { appendTo } from './collections.ts';
 import { computeQuantiles, VOLUME_METRICS, type Baseline, type Quantiles, type VolumeBaseline, type VolumeMetric } from './baseline.ts';
 import { KeysentryError } from './errors.ts';
 import type { Incident } from './incident.ts';
@@ -365,9 +366,7 @@ export async function runWeeklyTuning(store: DetectorStore, now: number, options
   const excludedWindows = new Map<string, Array<[number, number, string]>>();
   for (const incident of confirmed) {
     const [from, to] = incidentWindows(incident, windowMs);
-    const excluded = excludedWindows.get(incident.actor) ?? [];
-    excludedWindows.set(incident.actor, excluded);
-    excluded.push([from, to, incident.incidentId]);
+    appendTo(excludedWindows, incident.actor, [from, to, incident.incidentId]);
   }
   const excludedBy = (stats: WindowStats): string | undefined =>
     excludedWindows.get(stats.actor)?.find(([from, to]) => stats.window >= from && stats.window <= to)?.[2];
@@ -382,11 +381,7 @@ export async function runWeeklyTuning(store: DetectorStore, now: number, options
     if (stats.identityType === 'aws-service' || stats.identityType === 'anonymous') continue;
     lastActive.set(stats.principal, Math.max(lastActive.get(stats.principal) ?? 0, stats.lastEventTime));
     lastActive.set(stats.actor, Math.max(lastActive.get(stats.actor) ?? 0, stats.lastEventTime));
-    if (stats.window >= weekFrom) {
-      const week = lastWeek.get(stats.actor);
-      if (week === undefined) lastWeek.set(stats.actor, [stats]);
-      else week.push(stats);
-    }
+    if (stats.window >= weekFrom) appendTo(lastWeek, stats.actor, stats);
     const excluded = excludedBy(stats);
     if (excluded !== undefined) {
       excludedIncidents.set(stats.principal, (excludedIncidents.get(stats.principal) ?? new Set()).add(excluded));
