@@ -2,9 +2,9 @@
 // Usage: tsx bench/measure.ts baseline|replay DIR
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { listLogFiles } from '../lib/log-reader.ts';
-import { MemoryStore } from '../lib/memory-store.ts';
-import { replayLogs } from '../lib/replay.ts';
+import { listLogFiles } from '../lib/intake/log-reader.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
+import { replayLogs } from '../lib/engine/replay.ts';
 
 const [mode, dir] = process.argv.slice(2);
 if ((mode !== 'baseline' && mode !== 'replay') || dir === undefined) {

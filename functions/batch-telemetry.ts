@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { ActorVerdict, IncidentChange } from '../lib/detector.ts';
-import type { IntakeReport } from '../lib/intake-report.ts';
+import type { ActorVerdict, IncidentChange } from '../lib/engine/score-engine.ts';
+import type { IntakeReport } from '../lib/intake/intake-report.ts';
 
 /** What one scored batch (an SQS batch or a log file) reports to CloudWatch. */
 export interface BatchTelemetry {

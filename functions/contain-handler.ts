@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { ResponderError } from '../lib/errors.ts';
-import { respondToIncidents, type ResponderDependencies, type ResponderRun } from '../lib/responder.ts';
+import { ResponderError } from '../lib/domain/errors.ts';
+import { respondToIncidents, type ResponderDependencies, type ResponderRun } from '../lib/engine/responder.ts';
 
 export interface ContainHandlerDependencies extends Omit<ResponderDependencies, 'now'> {
   logger?: Logger;

@@ -3,9 +3,9 @@ import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
-import { InventoryError } from '../lib/errors.ts';
-import { buildKeyInventory, composeInventoryPage, countFlags } from '../lib/key-inventory.ts';
-import type { DetectorStore } from '../lib/store.ts';
+import { InventoryError } from '../lib/domain/errors.ts';
+import { buildKeyInventory, composeInventoryPage, countFlags } from '../lib/ops/key-inventory.ts';
+import type { DetectorStore } from '../lib/store/store.ts';
 
 /** What the inventory handler reads from and publishes to; tests pass emulator clients and their own clock. */
 export interface InventoryHandlerDependencies {

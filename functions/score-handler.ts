@@ -1,11 +1,11 @@
-import type { NormalizeOptions } from '../lib/cloudtrail-record.ts';
+import type { NormalizeOptions } from '../lib/domain/cloudtrail-record.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDetector, type Detector } from '../lib/detector.ts';
-import type { IncidentNotifier } from '../lib/responder-dispatch.ts';
-import { scoreSqsRecords } from '../lib/score-pipeline.ts';
-import type { DetectorStore } from '../lib/store.ts';
+import { createDetector, type Detector } from '../lib/engine/score-engine.ts';
+import type { IncidentNotifier } from '../lib/engine/responder-dispatch.ts';
+import { scoreSqsRecords } from '../lib/engine/score-pipeline.ts';
+import type { DetectorStore } from '../lib/store/store.ts';
 import { logDispatchError, logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
 
 export interface ScoreHandlerDependencies {

@@ -1,14 +1,14 @@
-import type { NormalizeOptions } from '../lib/cloudtrail-record.ts';
+import type { NormalizeOptions } from '../lib/domain/cloudtrail-record.ts';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
-import { createDetector, type Detector } from '../lib/detector.ts';
-import type { IncidentNotifier } from '../lib/responder-dispatch.ts';
-import { scoreLogFile } from '../lib/score-pipeline.ts';
-import type { DetectorStore } from '../lib/store.ts';
+import { createDetector, type Detector } from '../lib/engine/score-engine.ts';
+import type { IncidentNotifier } from '../lib/engine/responder-dispatch.ts';
+import { scoreLogFile } from '../lib/engine/score-pipeline.ts';
+import type { DetectorStore } from '../lib/store/store.ts';
 import { logDispatchError, logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
 
 /** The object an S3 notification names; the three fields together are the idempotency key. */

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { Policy } from '../lib/policy.ts';
-import type { DetectorStore } from '../lib/store.ts';
-import { publishTuningReport } from '../lib/tuning-publish.ts';
-import { getLatestTuningRun, runWeeklyTuning, type TuningReport } from '../lib/tuning.ts';
+import type { Policy } from '../lib/domain/policy.ts';
+import type { DetectorStore } from '../lib/store/store.ts';
+import { publishTuningReport } from '../lib/tuning/tuning-publish.ts';
+import { getLatestTuningRun, runWeeklyTuning, type TuningReport } from '../lib/tuning/tuning.ts';
 
 export interface TuneHandlerDependencies {
   store: DetectorStore;

@@ -4,12 +4,12 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { ContainConfig, InventoryConfig, KeysentryConfig, ScoreConfig, TuneConfig } from '../lib/config.ts';
-import { createIamClient } from '../lib/containment.ts';
-import { CallerCache } from '../lib/cloudtrail-record.ts';
-import { createDetector } from '../lib/detector.ts';
-import { createDynamoDbClient, DynamoDbStore } from '../lib/dynamodb-store.ts';
-import { createResponderDispatch } from '../lib/responder-dispatch.ts';
-import { DynamoDbResponseMarkers } from '../lib/response-markers.ts';
+import { createIamClient } from '../lib/aws/containment.ts';
+import { CallerCache } from '../lib/domain/cloudtrail-record.ts';
+import { createDetector } from '../lib/engine/score-engine.ts';
+import { createDynamoDbClient, DynamoDbStore } from '../lib/aws/dynamodb-store.ts';
+import { createResponderDispatch } from '../lib/engine/responder-dispatch.ts';
+import { DynamoDbResponseMarkers } from '../lib/aws/response-markers.ts';
 
 function createTelemetry(config: KeysentryConfig, functionName: string) {
   return {

@@ -1,6 +1,6 @@
-import { DEFAULT_WINDOW_MS } from './detector.ts';
-import { ConfigError } from './errors.ts';
-import { DEFAULT_POLICY, type Policy } from './policy.ts';
+import { DEFAULT_WINDOW_MS } from './engine/score-engine.ts';
+import { ConfigError } from './domain/errors.ts';
+import { DEFAULT_POLICY, type Policy } from './domain/policy.ts';
 
 /** What the score Lambdas run with, read once from the environment at cold start. */
 export interface KeysentryConfig {

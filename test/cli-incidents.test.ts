@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli } from '../lib/cli.ts';
-import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../lib/dynamodb-store.ts';
+import { runCli } from '../lib/commands/cli.ts';
+import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { ransomwareIncident } from './fixtures/incidents.ts';
 import { uniqueName } from './support/aws-clients.ts';
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../lib/cli.ts';
+import { runCli } from '../lib/commands/cli.ts';
 
 function captureIo(isTTY = false) {
   const out: string[] = [];

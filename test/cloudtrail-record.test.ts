@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AccessEvent } from '../lib/access-event.ts';
-import { normalizeRecord, type RecordOutcome } from '../lib/cloudtrail-record.ts';
+import type { AccessEvent } from '../lib/domain/access-event.ts';
+import { normalizeRecord, type RecordOutcome } from '../lib/domain/cloudtrail-record.ts';
 import {
   cloneRecord,
   EXFILTRATION_LOG,

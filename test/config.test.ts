@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadContainConfig, loadLogFileConfig } from '../lib/config.ts';
-import { DEFAULT_WINDOW_MS } from '../lib/detector.ts';
-import { ConfigError } from '../lib/errors.ts';
+import { DEFAULT_WINDOW_MS } from '../lib/engine/score-engine.ts';
+import { ConfigError } from '../lib/domain/errors.ts';
 
 /** The environment serverless.yml gives the score function with its default params. */
 const DEPLOYED: Record<string, string> = {

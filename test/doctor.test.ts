@@ -16,9 +16,9 @@ import { CreateTopicCommand, ListSubscriptionsByTopicCommand, SNSClient, Subscri
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINMENT_PERMISSIONS } from '../lib/containment.ts';
-import { CHECK_NAMES, formatDoctorReport, runDoctorChecks, type DoctorCheck, type DoctorConfig } from '../lib/doctor.ts';
-import { runDoctorCommand } from '../lib/ops-cli.ts';
+import { CONTAINMENT_PERMISSIONS } from '../lib/aws/containment.ts';
+import { CHECK_NAMES, formatDoctorReport, runDoctorChecks, type DoctorCheck, type DoctorConfig } from '../lib/ops/doctor.ts';
+import { runDoctorCommand } from '../lib/commands/ops-cli.ts';
 import { emulatorClientConfig, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 
 // `keysentry doctor` against the AWS emulator: a trail with S3 data event selectors, the EventBridge

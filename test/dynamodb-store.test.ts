@@ -12,7 +12,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { VOLUME_METRICS, type Sighting, type VolumeBaseline } from '../lib/baseline.ts';
+import { VOLUME_METRICS, type Sighting, type VolumeBaseline } from '../lib/domain/baseline.ts';
 import {
   createDynamoDbClient,
   defineTables,
@@ -20,12 +20,12 @@ import {
   ensureTables,
   WINDOW_EXPIRY_ATTRIBUTE,
   type TableNames,
-} from '../lib/dynamodb-store.ts';
-import { StoreError } from '../lib/errors.ts';
-import type { Incident } from '../lib/incident.ts';
-import { MemoryStore } from '../lib/memory-store.ts';
-import type { DetectorStore, StoredWindow, TuningState } from '../lib/store.ts';
-import { createWindowStats, SET_CAPS, type WindowStats } from '../lib/window-counter.ts';
+} from '../lib/aws/dynamodb-store.ts';
+import { StoreError } from '../lib/domain/errors.ts';
+import type { Incident } from '../lib/domain/incident.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
+import type { DetectorStore, StoredWindow, TuningState } from '../lib/store/store.ts';
+import { createWindowStats, SET_CAPS, type WindowStats } from '../lib/domain/window-counter.ts';
 import { createEmulatorDynamoDbClient, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 
 const T0 = Date.parse('2025-03-03T09:00:00Z');

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { IdentityType } from '../lib/access-event.ts';
-import { classifyUserAgent, networkOf } from '../lib/caller-origin.ts';
-import { CallerCache, normalizeRecord } from '../lib/cloudtrail-record.ts';
-import { resolveIdentity } from '../lib/identity.ts';
+import type { IdentityType } from '../lib/domain/access-event.ts';
+import { classifyUserAgent, networkOf } from '../lib/domain/caller-origin.ts';
+import { CallerCache, normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
+import { resolveIdentity } from '../lib/domain/identity.ts';
 import {
   cloneRecord,
   loadHoneyBucketRows,

@@ -6,11 +6,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { KeysentryError, TransitionError, UsageError } from '../lib/errors.ts';
-import type { Incident } from '../lib/incident.ts';
-import { runIncidentsCommand } from '../lib/incident-cli.ts';
-import { acknowledgeIncident, canTransition, markReleased, recordContainment, updateIncidentWith } from '../lib/incident-lifecycle.ts';
-import { MemoryStore } from '../lib/memory-store.ts';
+import { KeysentryError, TransitionError, UsageError } from '../lib/domain/errors.ts';
+import type { Incident } from '../lib/domain/incident.ts';
+import { runIncidentsCommand } from '../lib/commands/incident-cli.ts';
+import { acknowledgeIncident, canTransition, markReleased, recordContainment, updateIncidentWith } from '../lib/engine/incident-lifecycle.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
 import { breachIncident, ransomwareIncident, succeededContainment } from './fixtures/incidents.ts';
 
 const NOW = Date.parse('2026-10-20T03:40:00Z');

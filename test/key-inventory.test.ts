@@ -8,11 +8,11 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeInventoryHandler } from '../functions/inventory-handler.ts';
-import { runKeysCommand, type OpsClients } from '../lib/ops-cli.ts';
-import type { Sighting } from '../lib/baseline.ts';
-import { buildKeyInventory, formatKeyInventory, type InventoryKey, type KeyInventory } from '../lib/key-inventory.ts';
-import { MemoryStore } from '../lib/memory-store.ts';
-import { DynamoDbStore, ensureTables } from '../lib/dynamodb-store.ts';
+import { runKeysCommand, type OpsClients } from '../lib/commands/ops-cli.ts';
+import type { Sighting } from '../lib/domain/baseline.ts';
+import { buildKeyInventory, formatKeyInventory, type InventoryKey, type KeyInventory } from '../lib/ops/key-inventory.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
+import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { emulatorClientConfig, inMotoAccount, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 

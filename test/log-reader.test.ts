@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { normalizeRecord } from '../lib/cloudtrail-record.ts';
-import { IntakeReport } from '../lib/intake-report.ts';
-import { listLogFiles, readLogRecords, type RawRecord } from '../lib/log-reader.ts';
+import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
+import { IntakeReport } from '../lib/intake/intake-report.ts';
+import { listLogFiles, readLogRecords, type RawRecord } from '../lib/intake/log-reader.ts';
 import {
   cloneRecord,
   EXFILTRATION_LOG,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../lib/access-event.ts';
-import type { IncidentChange } from '../lib/detector.ts';
-import type { Incident } from '../lib/incident.ts';
-import { composePage, isPageDue, pageSignature, SMS_MAX, STILL_ACTIVE_GRACE_MS, toGsmText } from '../lib/paging.ts';
-import { selectIncidentsToRespond } from '../lib/responder-dispatch.ts';
+import type { Identity } from '../lib/domain/access-event.ts';
+import type { IncidentChange } from '../lib/engine/score-engine.ts';
+import type { Incident } from '../lib/domain/incident.ts';
+import { composePage, isPageDue, pageSignature, SMS_MAX, STILL_ACTIVE_GRACE_MS, toGsmText } from '../lib/aws/paging.ts';
+import { selectIncidentsToRespond } from '../lib/engine/responder-dispatch.ts';
 import { breachIncident, failedContainment, ransomwareIncident, succeededContainment } from './fixtures/incidents.ts';
 
 const CONTAINED_AT = 1792465971000;

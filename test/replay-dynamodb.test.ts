@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli } from '../lib/cli.ts';
-import { createDynamoDbClient, DynamoDbStore } from '../lib/dynamodb-store.ts';
+import { runCli } from '../lib/commands/cli.ts';
+import { createDynamoDbClient, DynamoDbStore } from '../lib/aws/dynamodb-store.ts';
 import { simulateScenario, type SimulationManifest } from '../lib/simulator/index.ts';
 import { uniqueName } from './support/aws-clients.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayLogs, type ReplayResult } from '../lib/replay.ts';
+import { replayLogs, type ReplayResult } from '../lib/engine/replay.ts';
 import { simulateScenario } from '../lib/simulator/index.ts';
 import { cloneRecord, loadRecords, loadRepairedRecords, pickRecord } from './events/load-events.ts';
 

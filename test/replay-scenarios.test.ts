@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayLogs, type ReplayResult } from '../lib/replay.ts';
+import { replayLogs, type ReplayResult } from '../lib/engine/replay.ts';
 import { simulateScenario, type ScenarioName, type SimulationManifest } from '../lib/simulator/index.ts';
 
 // The acceptance test of the detector: every simulated scenario replayed exactly as production

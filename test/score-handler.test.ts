@@ -5,12 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeScoreHandler } from '../functions/score-handler.ts';
 import { makeScoreLogFileHandler, type ObjectReader } from '../functions/score-logfile-handler.ts';
-import { createDetector } from '../lib/detector.ts';
-import { DispatchError, StoreError } from '../lib/errors.ts';
-import { MemoryStore } from '../lib/memory-store.ts';
-import { scoreSqsRecords } from '../lib/score-pipeline.ts';
-import type { StoredWindow } from '../lib/store.ts';
-import type { WindowStats } from '../lib/window-counter.ts';
+import { createDetector } from '../lib/engine/score-engine.ts';
+import { DispatchError, StoreError } from '../lib/domain/errors.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
+import { scoreSqsRecords } from '../lib/engine/score-pipeline.ts';
+import type { StoredWindow } from '../lib/store/store.ts';
+import type { WindowStats } from '../lib/domain/window-counter.ts';
 import { cloneRecord, loadRepairedRecords, type CloudTrailRecord } from './events/load-events.ts';
 import { breachIncident } from './fixtures/incidents.ts';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../lib/access-event.ts';
-import type { Baseline, VolumeBaseline } from '../lib/baseline.ts';
-import { decideAction, DEFAULT_POLICY } from '../lib/policy.ts';
-import { DEFAULT_SCORING, scoreAgainstBaseline, type ScoreInput } from '../lib/scoring.ts';
-import { createWindowStats, hashObject, type WindowStats } from '../lib/window-counter.ts';
+import type { Identity } from '../lib/domain/access-event.ts';
+import type { Baseline, VolumeBaseline } from '../lib/domain/baseline.ts';
+import { decideAction, DEFAULT_POLICY } from '../lib/domain/policy.ts';
+import { DEFAULT_SCORING, scoreAgainstBaseline, type ScoreInput } from '../lib/domain/scoring.ts';
+import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
 
 const NOW = Date.parse('2026-10-20T03:15:00Z');
 const DAY = 86_400_000;

@@ -3,9 +3,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINMENT_PERMISSIONS } from '../lib/containment.ts';
-import { INVENTORY_PERMISSIONS } from '../lib/key-inventory.ts';
-import { DOCTOR_OPTIONS } from '../lib/ops-cli.ts';
+import { CONTAINMENT_PERMISSIONS } from '../lib/aws/containment.ts';
+import { INVENTORY_PERMISSIONS } from '../lib/ops/key-inventory.ts';
+import { DOCTOR_OPTIONS } from '../lib/commands/ops-cli.ts';
 import { parseArgs } from 'node:util';
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../lib/errors.ts';
+import { UsageError } from '../lib/domain/errors.ts';
 import { SCENARIO_NAMES, simulateScenario, type SimulationManifest } from '../lib/simulator/index.ts';
 
 interface TrailRecord {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AccessEvent } from '../lib/access-event.ts';
-import { normalizeRecord } from '../lib/cloudtrail-record.ts';
-import { EventDeduplicator } from '../lib/event-deduplicator.ts';
-import { ReorderBuffer } from '../lib/reorder-buffer.ts';
-import { aggregateBatch, countEvent, createWindowStats, type WindowStats } from '../lib/window-counter.ts';
+import type { AccessEvent } from '../lib/domain/access-event.ts';
+import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
+import { EventDeduplicator } from '../lib/intake/event-deduplicator.ts';
+import { ReorderBuffer } from '../lib/intake/reorder-buffer.ts';
+import { aggregateBatch, countEvent, createWindowStats, type WindowStats } from '../lib/domain/window-counter.ts';
 import {
   cloneRecord,
   loadRecords,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../domain/errors.ts';
 import { planBreach, planRansomware, type AttackPlan } from './attack-scenarios.ts';
 import { DAY, HOUR, MINUTE, createActor, createBenignWorld, type WorldSettings } from './benign-world.ts';
 import { DELIVERY_PERIOD, LogDelivery } from './log-delivery.ts';

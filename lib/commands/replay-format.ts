@@ -1,13 +1,5 @@
-import type { ReplayIncident, ReplaySummary } from './replay.ts';
-import type { Reason } from './scoring.ts';
-
-const formatNumber = (value: number): string =>
-  Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
-
-/** One reason as a person reads it: points, code, message, and the number against its limit. */
-export function formatReason(reason: Reason): string {
-  return `+${reason.points} ${reason.code}: ${reason.message} [value ${formatNumber(reason.value)}, threshold ${formatNumber(reason.threshold)}]`;
-}
+import type { ReplayIncident, ReplaySummary } from '../engine/replay.ts';
+import { formatNumber, formatReason } from '../domain/reason-format.ts';
 
 /** The readable incident table of `keysentry replay`. */
 export function formatIncidentTable(incidents: readonly ReplayIncident[]): string {

@@ -1,8 +1,8 @@
-import type { AccessEvent } from './access-event.ts';
-import { normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
-import type { ActorVerdict, BatchOutcome, Detector, IncidentChange } from './detector.ts';
-import { IntakeReport } from './intake-report.ts';
-import { decodeLogFile, splitRecords } from './log-reader.ts';
+import type { AccessEvent } from '../domain/access-event.ts';
+import { normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
+import type { ActorVerdict, BatchOutcome, Detector, IncidentChange } from './score-engine.ts';
+import { IntakeReport } from '../intake/intake-report.ts';
+import { decodeLogFile, splitRecords } from '../intake/log-reader.ts';
 import type { IncidentNotifier } from './responder-dispatch.ts';
 
 /** One SQS message as the score function receives it: an EventBridge envelope in its body. */

@@ -6,12 +6,12 @@ import {
   type ActionError,
   type ContainmentGuard,
   type ContainmentRecord,
-} from './containment.ts';
-import type { Incident } from './incident.ts';
+} from '../aws/containment.ts';
+import type { Incident } from '../domain/incident.ts';
 import { recordContainment, recordPaged } from './incident-lifecycle.ts';
-import { composePage, isPageDue, publishPage, STILL_ACTIVE_GRACE_MS, type PageCommands } from './paging.ts';
-import type { ResponseMarkers } from './response-markers.ts';
-import type { DetectorStore } from './store.ts';
+import { composePage, isPageDue, publishPage, STILL_ACTIVE_GRACE_MS, type PageCommands } from '../aws/paging.ts';
+import type { ResponseMarkers } from '../aws/response-markers.ts';
+import type { DetectorStore } from '../store/store.ts';
 
 export interface ResponderDependencies {
   store: DetectorStore;

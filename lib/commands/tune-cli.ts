@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { CliIo } from './cli.ts';
-import { parseDuration } from './duration.ts';
-import { KeysentryError, UsageError } from './errors.ts';
-import type { Policy } from './policy.ts';
-import type { DetectorStore } from './store.ts';
-import { publishTuningReport } from './tuning-publish.ts';
-import { formatTuningReport, renderVolumeChart } from './tuning-report.ts';
-import { getLatestTuningRun, rollbackTuning, runWeeklyTuning, type TuningReport } from './tuning.ts';
+import type { CliIo } from './cli-io.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { KeysentryError, UsageError } from '../domain/errors.ts';
+import type { Policy } from '../domain/policy.ts';
+import type { DetectorStore } from '../store/store.ts';
+import { publishTuningReport } from '../tuning/tuning-publish.ts';
+import { formatTuningReport, renderVolumeChart } from '../tuning/tuning-report.ts';
+import { getLatestTuningRun, rollbackTuning, runWeeklyTuning, type TuningReport } from '../tuning/tuning.ts';
 
 export interface TuneCliDependencies {
   store: DetectorStore;

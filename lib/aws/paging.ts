@@ -9,10 +9,10 @@ import {
   type ContainmentRecord,
   type ContainmentTarget,
 } from './containment.ts';
-import type { Incident } from './incident.ts';
-import type { ContainmentBlock } from './policy.ts';
-import { formatReason } from './replay-format.ts';
-import type { ReasonCode } from './scoring.ts';
+import type { Incident } from '../domain/incident.ts';
+import type { ContainmentBlock } from '../domain/policy.ts';
+import { formatReason } from '../domain/reason-format.ts';
+import type { ReasonCode } from '../domain/scoring.ts';
 
 /** How urgent a page is: `critical` when the score reached the contain threshold, `high` for a page, `info` for the on-call's own steps. */
 export type Severity = 'critical' | 'high' | 'info';

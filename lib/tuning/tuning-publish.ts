@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { publishInput } from './paging.ts';
+import { publishInput } from '../aws/paging.ts';
 import { formatTuningReport, formatTuningSms } from './tuning-report.ts';
 import type { TuningReport } from './tuning.ts';
 

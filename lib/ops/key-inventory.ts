@@ -10,11 +10,11 @@ import {
   type IAMClient,
   type User,
 } from '@aws-sdk/client-iam';
-import type { Baseline } from './baseline.ts';
-import { deactivateAccessKey } from './containment.ts';
-import { InventoryError } from './errors.ts';
-import { publishInput, SMS_MAX, toGsmText, type PublishInput } from './paging.ts';
-import type { DetectorStore } from './store.ts';
+import type { Baseline } from '../domain/baseline.ts';
+import { deactivateAccessKey } from '../aws/containment.ts';
+import { InventoryError } from '../domain/errors.ts';
+import { publishInput, SMS_MAX, toGsmText, type PublishInput } from '../aws/paging.ts';
+import type { DetectorStore } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
 

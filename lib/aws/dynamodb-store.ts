@@ -1,4 +1,4 @@
-import { appendTo } from './collections.ts';
+import { appendTo } from '../domain/collections.ts';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -26,13 +26,13 @@ import {
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { IdentityType } from './access-event.ts';
-import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
-import { StoreError } from './errors.ts';
-import type { Incident } from './incident.ts';
-import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
-import type { TunedFields, TuningRun, TuningRunSummary } from './tuning.ts';
-import { createWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
+import type { IdentityType } from '../domain/access-event.ts';
+import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from '../domain/baseline.ts';
+import { StoreError } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import type { DetectorStore, StoredWindow, TuningState } from '../store/store.ts';
+import type { TunedFields, TuningRun, TuningRunSummary } from '../domain/tuning-run.ts';
+import { createWindowStats, SET_CAPS, type WindowStats } from '../domain/window-counter.ts';
 
 /** The two tables of the store. */
 export interface TableNames {

@@ -1,7 +1,7 @@
-import type { Baseline, Sighting, VolumeBaseline } from './baseline.ts';
-import type { Incident } from './incident.ts';
-import type { TunedFields, TuningRun, TuningRunSummary, TuningThresholds } from './tuning.ts';
-import type { WindowStats } from './window-counter.ts';
+import type { Baseline, Sighting, VolumeBaseline } from '../domain/baseline.ts';
+import type { Incident } from '../domain/incident.ts';
+import type { TunedFields, TuningRun, TuningRunSummary, TuningThresholds } from '../domain/tuning-run.ts';
+import type { WindowStats } from '../domain/window-counter.ts';
 
 /** A window as stored: its totals, the ids (hashed) of the events counted in it, and a revision. */
 export interface StoredWindow extends WindowStats {

@@ -1,16 +1,16 @@
-import type { AccessEvent, IdentityType } from './access-event.ts';
-import { CallerCache, normalizeRecord, type NormalizeOptions } from './cloudtrail-record.ts';
-import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './detector.ts';
-import { EventDeduplicator } from './event-deduplicator.ts';
-import type { Incident } from './incident.ts';
-import { IntakeReport } from './intake-report.ts';
-import { listLogFiles, readLogFiles } from './log-reader.ts';
-import { MemoryStore } from './memory-store.ts';
-import type { Policy } from './policy.ts';
-import { ReorderBuffer } from './reorder-buffer.ts';
-import type { Reason, ScoringSettings } from './scoring.ts';
-import type { DetectorStore } from './store.ts';
-import { tuneBaselines } from './tuning.ts';
+import type { AccessEvent, IdentityType } from '../domain/access-event.ts';
+import { CallerCache, normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
+import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './score-engine.ts';
+import { EventDeduplicator } from '../intake/event-deduplicator.ts';
+import type { Incident } from '../domain/incident.ts';
+import { IntakeReport } from '../intake/intake-report.ts';
+import { listLogFiles, readLogFiles } from '../intake/log-reader.ts';
+import { MemoryStore } from '../store/memory-store.ts';
+import type { Policy } from '../domain/policy.ts';
+import { ReorderBuffer } from '../intake/reorder-buffer.ts';
+import type { Reason, ScoringSettings } from '../domain/scoring.ts';
+import type { DetectorStore } from '../store/store.ts';
+import { tuneBaselines } from '../tuning/tuning.ts';
 
 const DAY_MS = 86_400_000;
 

@@ -6,7 +6,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { StoreError } from './errors.ts';
+import { StoreError } from '../domain/errors.ts';
 
 /** An incident whose response (containment, page) is not known to be complete. */
 export interface ResponseMarker {

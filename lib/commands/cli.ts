@@ -2,26 +2,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDuration } from './duration.ts';
-import { KeysentryError, UsageError } from './errors.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { KeysentryError, UsageError } from '../domain/errors.ts';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { createIamClient } from './containment.ts';
-import { createDynamoDbClient, DynamoDbStore, ensureTables } from './dynamodb-store.ts';
+import { createIamClient } from '../aws/containment.ts';
+import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../aws/dynamodb-store.ts';
 import { INCIDENTS_USAGE, runIncidentsCommand } from './incident-cli.ts';
 import { OPS_DEPENDENCIES, runDoctorCommand, runKeysCommand } from './ops-cli.ts';
 import { runTuneCommand } from './tune-cli.ts';
-import { replayLogs, type ReplayOptions } from './replay.ts';
+import { replayLogs, type ReplayOptions } from '../engine/replay.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
-import { SCENARIO_NAMES, simulateScenario, type ScenarioName } from './simulator/index.ts';
-import type { DetectorStore } from './store.ts';
+import { SCENARIO_NAMES, simulateScenario, type ScenarioName } from '../simulator/index.ts';
+import type { DetectorStore } from '../store/store.ts';
 
-/** Where the CLI writes; tests pass their own. */
-export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown; isTTY?: boolean };
-  /** Who runs the command (the shell's user), written into incident histories. */
-  user?: string;
-}
+import type { CliIo } from './cli-io.ts';
+
+export type { CliIo };
 
 export const USAGE = `keysentry — stops a stolen S3 access key in the first minute of an attack
 

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
-import { InputError } from './errors.ts';
+import { InputError } from '../domain/errors.ts';
 
 /** Why a whole file could not be read. */
 export type FileRejectReason = 'unreadable-file' | 'truncated-gzip' | 'corrupt-gzip' | 'not-json' | 'bad-json-line';

@@ -6,12 +6,12 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { CliIo } from './cli.ts';
-import { createIamClient } from './containment.ts';
-import { formatDoctorReport, runDoctorChecks, type DoctorConfig } from './doctor.ts';
-import { createDynamoDbClient, DynamoDbStore } from './dynamodb-store.ts';
-import { UsageError } from './errors.ts';
-import { buildKeyInventory, formatKeyInventory } from './key-inventory.ts';
+import type { CliIo } from './cli-io.ts';
+import { createIamClient } from '../aws/containment.ts';
+import { formatDoctorReport, runDoctorChecks, type DoctorConfig } from '../ops/doctor.ts';
+import { createDynamoDbClient, DynamoDbStore } from '../aws/dynamodb-store.ts';
+import { UsageError } from '../domain/errors.ts';
+import { buildKeyInventory, formatKeyInventory } from '../ops/key-inventory.ts';
 
 /** Which account and region a command talks to: an emulator's endpoint, or AWS's default for the region. */
 export interface AwsConnection {

@@ -18,7 +18,7 @@ import {
 import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { paginateListSubscriptionsByTopic, type SNSClient, type Subscription } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { CONTAINMENT_PERMISSIONS } from './containment.ts';
+import { CONTAINMENT_PERMISSIONS } from '../aws/containment.ts';
 
 /** One line of the checklist: what was checked, whether it holds, what was found, and how to fix it. */
 export interface DoctorCheck {

@@ -1,8 +1,8 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { IncidentChange } from './detector.ts';
-import { DispatchError } from './errors.ts';
-import { isPageDue } from './paging.ts';
-import type { ResponseMarkers } from './response-markers.ts';
+import type { IncidentChange } from './score-engine.ts';
+import { DispatchError } from '../domain/errors.ts';
+import { isPageDue } from '../aws/paging.ts';
+import type { ResponseMarkers } from '../aws/response-markers.ts';
 
 /** Hands the incident changes of a batch to the responder; what the score functions call. */
 export type IncidentNotifier = (changes: readonly IncidentChange[]) => Promise<void>;

@@ -1,13 +1,13 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { parseArgs } from 'node:util';
-import type { CliIo } from './cli.ts';
-import { describeAction, undoContainment } from './containment.ts';
-import { IncidentNotFoundError, KeysentryError, UsageError } from './errors.ts';
-import type { Incident } from './incident.ts';
-import { acknowledgeIncident, markReleased, recordPaged, setVerdict } from './incident-lifecycle.ts';
-import { composePage, pageSignature, publishPage, type PageCommands } from './paging.ts';
-import type { DetectorStore } from './store.ts';
+import type { CliIo } from './cli-io.ts';
+import { describeAction, undoContainment } from '../aws/containment.ts';
+import { IncidentNotFoundError, KeysentryError, UsageError } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import { acknowledgeIncident, markReleased, recordPaged, setVerdict } from '../engine/incident-lifecycle.ts';
+import { composePage, pageSignature, publishPage, type PageCommands } from '../aws/paging.ts';
+import type { DetectorStore } from '../store/store.ts';
 
 export interface IncidentCliDependencies {
   store: DetectorStore;

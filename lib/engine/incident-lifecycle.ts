@@ -1,7 +1,7 @@
-import type { ContainmentRecord } from './containment.ts';
-import { IncidentNotFoundError, StoreError, TransitionError } from './errors.ts';
-import type { HistoryEntry, Incident, IncidentStatus, Verdict } from './incident.ts';
-import type { DetectorStore } from './store.ts';
+import type { ContainmentRecord } from '../domain/containment-record.ts';
+import { IncidentNotFoundError, StoreError, TransitionError } from '../domain/errors.ts';
+import type { HistoryEntry, Incident, IncidentStatus, Verdict } from '../domain/incident.ts';
+import type { DetectorStore } from '../store/store.ts';
 
 /**
  * The moves an incident may make. A containment incident goes open → contained or

@@ -1,12 +1,12 @@
-import { appendTo } from './collections.ts';
-import type { AccessEvent, Identity } from './access-event.ts';
-import { collectSightings, type Baseline } from './baseline.ts';
-import { StoreError } from './errors.ts';
-import { makeIncidentId, type Evidence, type Incident } from './incident.ts';
-import { decideAction, DEFAULT_POLICY, type Decision, type Policy } from './policy.ts';
-import { DEFAULT_SCORING, scoreAgainstBaseline, type Score, type ScoringSettings } from './scoring.ts';
-import type { DetectorStore, StoredWindow } from './store.ts';
-import { aggregateBatch, countEvent, createWindowStats, mergeWindowStats, type WindowStats } from './window-counter.ts';
+import { appendTo } from '../domain/collections.ts';
+import type { AccessEvent, Identity } from '../domain/access-event.ts';
+import { collectSightings, type Baseline } from '../domain/baseline.ts';
+import { StoreError } from '../domain/errors.ts';
+import { makeIncidentId, type Evidence, type Incident } from '../domain/incident.ts';
+import { decideAction, DEFAULT_POLICY, type Decision, type Policy } from '../domain/policy.ts';
+import { DEFAULT_SCORING, scoreAgainstBaseline, type Score, type ScoringSettings } from '../domain/scoring.ts';
+import type { DetectorStore, StoredWindow } from '../store/store.ts';
+import { aggregateBatch, countEvent, createWindowStats, mergeWindowStats, type WindowStats } from '../domain/window-counter.ts';
 
 export interface DetectorOptions {
   store: DetectorStore;

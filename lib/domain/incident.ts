@@ -1,5 +1,5 @@
 import type { Identity, IdentityType } from './access-event.ts';
-import type { ContainmentRecord } from './containment.ts';
+import type { ContainmentRecord } from './containment-record.ts';
 import { hash53 } from './hash.ts';
 import type { Action, ContainmentBlock } from './policy.ts';
 import type { Reason } from './scoring.ts';

@@ -1,8 +1,8 @@
-import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from './baseline.ts';
-import type { Incident } from './incident.ts';
+import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from '../domain/baseline.ts';
+import type { Incident } from '../domain/incident.ts';
 import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
-import type { TunedFields, TuningRun, TuningRunSummary } from './tuning.ts';
-import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from './window-counter.ts';
+import type { TunedFields, TuningRun, TuningRunSummary } from '../domain/tuning-run.ts';
+import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from '../domain/window-counter.ts';
 
 /**
  * The in-memory store: what `keysentry replay` and the unit tests run on. Same contract as the
