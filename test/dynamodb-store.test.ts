@@ -18,9 +18,9 @@ import {
   defineTables,
   DynamoDbStore,
   ensureTables,
-  WINDOW_EXPIRY_ATTRIBUTE,
   type TableNames,
 } from '../lib/aws/dynamodb-store.ts';
+import { WINDOW_EXPIRY_ATTRIBUTE } from '../lib/aws/dynamodb/window-table.ts';
 import { StoreError } from '../lib/domain/errors.ts';
 import type { Incident } from '../lib/domain/incident.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';

@@ -1,6 +1,11 @@
 import { UsageError } from './errors.ts';
 
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/** Milliseconds in an hour, a day and a week. */
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+export const WEEK_MS = 7 * DAY_MS;
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: HOUR_MS, d: DAY_MS, w: WEEK_MS };
 
 /** Parses `10s`, `15m`, `14d`, `2h`, `1w`, `250ms` (a bare number is seconds) to milliseconds. */
 export function parseDuration(text: string, option: string): number {

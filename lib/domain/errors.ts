@@ -44,3 +44,8 @@ export class ResponderError extends KeysentryError {}
 
 /** Reading IAM, CloudTrail or the store for the access-key inventory failed; `cause` is the SDK's error. */
 export class InventoryError extends KeysentryError {}
+
+/** The message of a thrown value, whatever was thrown: what log lines and wrapping errors quote. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,33 +1,26 @@
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from '../domain/baseline.ts';
 import type { Incident } from '../domain/incident.ts';
-import type { DetectorStore, StoredWindow, TuningState } from './store.ts';
+import { ComposedStore } from './composed-store.ts';
+import type { BaselineStore, IncidentStore, StoredWindow, TuningState, TuningStore, WindowStore } from './store.ts';
 import type { TunedFields, TuningRun, TuningRunSummary } from '../domain/tuning-run.ts';
 import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from '../domain/window-counter.ts';
 
-/**
- * The in-memory store: what `keysentry replay` and the unit tests run on. Same contract as the
- * DynamoDB store; a single process needs no locking.
- */
-export class MemoryStore implements DetectorStore {
+/** The write count the four in-memory stores share, counted as the DynamoDB store would make them. */
+interface WriteCounter {
+  writes: number;
+}
+
+/** Windows in memory, their older sets compacted away as replay moves on. */
+class MemoryWindowStore implements WindowStore {
   private readonly windows = new Map<string, Map<number, StoredWindow>>();
-  private readonly baselines = new Map<string, Baseline>();
-  private readonly incidents = new Map<string, Incident>();
-  private readonly latestIncidentByActor = new Map<string, string>();
-  private tuning: TuningState | undefined;
-  private readonly tuningRuns = new Map<number, TuningRun>();
   /** Windows in the order they were created, for compaction. */
   private readonly compactionQueue: StoredWindow[] = [];
   private newestWindow = Number.NEGATIVE_INFINITY;
 
-  /**
-   * @param keepSetsForWindows how many windows behind the newest keep their event ids and object
-   *   sets; older ones keep only their counts. Redeliveries come within minutes and reads are
-   *   matched to deletes within the hour, so a month-long replay need not hold a month of hashes.
-   */
-  constructor(private readonly keepSetsForWindows = 8) {}
-
-  /** Store writes so far, counted as the DynamoDB store would make them (the write budget). */
-  writes = 0;
+  constructor(
+    private readonly counter: WriteCounter,
+    private readonly keepSetsForWindows: number,
+  ) {}
 
   async addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'> {
     let byWindow = this.windows.get(delta.actor);
@@ -45,7 +38,7 @@ export class MemoryStore implements DetectorStore {
     mergeWindowStats(stored, delta);
     for (const id of eventIds) if (stored.eventIds.size < SET_CAPS.eventIds) stored.eventIds.add(id);
     stored.revision++;
-    this.writes++;
+    this.counter.writes++;
     if (delta.window > this.newestWindow) {
       this.newestWindow = delta.window;
       this.compactOlderThan(delta.window - this.keepSetsForWindows);
@@ -93,6 +86,13 @@ export class MemoryStore implements DetectorStore {
       if (byWindow.size === 0) this.windows.delete(actor);
     }
   }
+}
+
+/** Baselines in memory, handed out as stored (a single process needs no copies). */
+class MemoryBaselineStore implements BaselineStore {
+  private readonly baselines = new Map<string, Baseline>();
+
+  constructor(private readonly counter: WriteCounter) {}
 
   async getBaselines(ids: readonly string[]): Promise<Map<string, Baseline>> {
     const found = new Map<string, Baseline>();
@@ -107,7 +107,7 @@ export class MemoryStore implements DetectorStore {
     for (const sighting of sightings) {
       const { baseline, changed } = applySighting(this.baselines.get(sighting.id), sighting);
       this.baselines.set(sighting.id, baseline);
-      if (changed) this.writes++;
+      if (changed) this.counter.writes++;
     }
   }
 
@@ -122,6 +122,38 @@ export class MemoryStore implements DetectorStore {
     yield* this.baselines.values();
   }
 
+  async setTunedFields(fields: ReadonlyMap<string, TunedFields>): Promise<void> {
+    for (const [id, { volume, vouchedAt }] of fields) {
+      const baseline = this.baselines.get(id);
+      if (baseline === undefined) continue;
+      if (volume === undefined) delete baseline.volume;
+      else baseline.volume = structuredClone(volume);
+      if (vouchedAt === undefined) delete baseline.vouchedAt;
+      else baseline.vouchedAt = vouchedAt;
+      this.counter.writes++;
+    }
+  }
+
+  async deleteBaselines(ids: readonly string[]): Promise<void> {
+    for (const id of ids) if (this.baselines.delete(id)) this.counter.writes++;
+  }
+
+  async restoreBaselines(baselines: readonly Baseline[]): Promise<void> {
+    for (const baseline of baselines) {
+      if (this.baselines.has(baseline.id)) continue;
+      this.baselines.set(baseline.id, structuredClone(baseline));
+      this.counter.writes++;
+    }
+  }
+}
+
+/** The tuning in force, frozen, and the tuning runs, copied in and out. */
+class MemoryTuningStore implements TuningStore {
+  private tuning: TuningState | undefined;
+  private readonly tuningRuns = new Map<number, TuningRun>();
+
+  constructor(private readonly counter: WriteCounter) {}
+
   // Read once per batch by the detector: kept frozen and handed out as is, instead of a copy per
   // read. A caller that tried to change it would throw rather than change the store behind its back.
   async getTuning(): Promise<TuningState | undefined> {
@@ -132,33 +164,9 @@ export class MemoryStore implements DetectorStore {
     this.tuning = deepFreeze(structuredClone(state));
   }
 
-  async setTunedFields(fields: ReadonlyMap<string, TunedFields>): Promise<void> {
-    for (const [id, { volume, vouchedAt }] of fields) {
-      const baseline = this.baselines.get(id);
-      if (baseline === undefined) continue;
-      if (volume === undefined) delete baseline.volume;
-      else baseline.volume = structuredClone(volume);
-      if (vouchedAt === undefined) delete baseline.vouchedAt;
-      else baseline.vouchedAt = vouchedAt;
-      this.writes++;
-    }
-  }
-
-  async deleteBaselines(ids: readonly string[]): Promise<void> {
-    for (const id of ids) if (this.baselines.delete(id)) this.writes++;
-  }
-
-  async restoreBaselines(baselines: readonly Baseline[]): Promise<void> {
-    for (const baseline of baselines) {
-      if (this.baselines.has(baseline.id)) continue;
-      this.baselines.set(baseline.id, structuredClone(baseline));
-      this.writes++;
-    }
-  }
-
   async saveTuningRun(run: TuningRun): Promise<void> {
     this.tuningRuns.set(run.version, structuredClone(run));
-    this.writes++;
+    this.counter.writes++;
   }
 
   async getTuningRun(version: number): Promise<TuningRun | undefined> {
@@ -175,6 +183,14 @@ export class MemoryStore implements DetectorStore {
   async deleteTuningRun(version: number): Promise<void> {
     this.tuningRuns.delete(version);
   }
+}
+
+/** Incidents in memory, copied in and out, with each actor's latest for the cool-down. */
+class MemoryIncidentStore implements IncidentStore {
+  private readonly incidents = new Map<string, Incident>();
+  private readonly latestIncidentByActor = new Map<string, string>();
+
+  constructor(private readonly counter: WriteCounter) {}
 
   async openIncident(candidate: Incident, cooldownMs: number): Promise<{ incident: Incident; created: boolean }> {
     const latestId = this.latestIncidentByActor.get(candidate.actor);
@@ -183,7 +199,7 @@ export class MemoryStore implements DetectorStore {
       return { incident: structuredClone(latest), created: false };
     }
     this.incidents.set(candidate.incidentId, structuredClone(candidate));
-    this.writes++;
+    this.counter.writes++;
     this.latestIncidentByActor.set(candidate.actor, candidate.incidentId);
     return { incident: candidate, created: true };
   }
@@ -192,7 +208,7 @@ export class MemoryStore implements DetectorStore {
     const stored = this.incidents.get(incident.incidentId);
     if (stored === undefined || stored.revision !== incident.revision - 1) return false;
     this.incidents.set(incident.incidentId, structuredClone(incident));
-    this.writes++;
+    this.counter.writes++;
     return true;
   }
 
@@ -203,6 +219,28 @@ export class MemoryStore implements DetectorStore {
 
   async listIncidents(): Promise<Incident[]> {
     return [...this.incidents.values()].map((incident) => structuredClone(incident));
+  }
+}
+
+/**
+ * The in-memory store: what `keysentry replay` and the unit tests run on. Same contract as the
+ * DynamoDB store; a single process needs no locking.
+ */
+export class MemoryStore extends ComposedStore {
+  /**
+   * @param keepSetsForWindows how many windows behind the newest keep their event ids and object
+   *   sets; older ones keep only their counts. Redeliveries come within minutes and reads are
+   *   matched to deletes within the hour, so a month-long replay need not hold a month of hashes.
+   */
+  constructor(keepSetsForWindows = 8) {
+    const counter: WriteCounter = { writes: 0 };
+    super({
+      windows: new MemoryWindowStore(counter, keepSetsForWindows),
+      baselines: new MemoryBaselineStore(counter),
+      tuning: new MemoryTuningStore(counter),
+      incidents: new MemoryIncidentStore(counter),
+      counter,
+    });
   }
 }
 

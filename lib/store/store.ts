@@ -21,13 +21,13 @@ export interface TuningState {
   rolledBackFrom?: number;
 }
 
-/**
- * The detector's state. Two implementations: in memory (replay, unit tests) and DynamoDB
- * (production). Window totals are atomic across concurrent writers; an incident is created once.
- */
-export interface DetectorStore {
-  /** Write requests made so far (DynamoDB bills and throttles them): the write budget's measure. */
+/** A store that counts the write requests it made (DynamoDB bills and throttles them): the write budget's measure. */
+export interface WriteCounting {
   readonly writes: number;
+}
+
+/** Per (actor, window) totals. Window totals are atomic across concurrent writers. */
+export interface WindowStore {
   /**
    * Adds `delta` (one actor, one window) and records `eventIds` as counted, if the stored window's
    * revision is still `expectedRevision` (0: not stored yet); `'conflict'` when another writer got
@@ -40,14 +40,16 @@ export interface DetectorStore {
   scanWindows(fromWindow: number, toWindow: number): AsyncIterable<WindowStats>;
   /** Drops windows older than `beforeWindow`. */
   pruneWindows(beforeWindow: number): Promise<void>;
+}
+
+/** What is known of each principal and key: networks, buckets, tools, volumes. */
+export interface BaselineStore {
   getBaselines(ids: readonly string[]): Promise<Map<string, Baseline>>;
   /** Merges what a batch saw of principals and keys into their baselines. */
   recordSightings(sightings: readonly Sighting[]): Promise<void>;
   /** Replaces the volume part of baselines (weekly tuning). */
   setVolumeBaselines(volumes: ReadonlyMap<string, VolumeBaseline>): Promise<void>;
   listBaselines(): AsyncIterable<Baseline>;
-  getTuning(): Promise<TuningState | undefined>;
-  saveTuning(state: TuningState): Promise<void>;
   /**
    * Sets exactly the tuned fields of existing principal baselines: `volume` and `vouchedAt` as
    * given, removed when absent (a rollback takes back what a version added). Absent baselines
@@ -58,12 +60,22 @@ export interface DetectorStore {
   deleteBaselines(ids: readonly string[]): Promise<void>;
   /** Puts back whole baselines a rollback restores; one that sightings recreated since is kept as it is. */
   restoreBaselines(baselines: readonly Baseline[]): Promise<void>;
+}
+
+/** The fleet-wide tuning in force and the tuning runs (versions) kept for rollback. */
+export interface TuningStore {
+  getTuning(): Promise<TuningState | undefined>;
+  saveTuning(state: TuningState): Promise<void>;
   /** Stores one tuning run (a version) whole: baselines snapshot, thresholds and report. */
   saveTuningRun(run: TuningRun): Promise<void>;
   getTuningRun(version: number): Promise<TuningRun | undefined>;
   /** The stored runs, oldest first. */
   listTuningRuns(): Promise<TuningRunSummary[]>;
   deleteTuningRun(version: number): Promise<void>;
+}
+
+/** Incidents, created once per actor and cool-down, updated under a revision. */
+export interface IncidentStore {
   /**
    * Returns the actor's incident still in its cool-down at `candidate.decisionTime`, or creates
    * `candidate`; `created` says which, so that exactly one caller acts on a new incident.
@@ -74,3 +86,10 @@ export interface DetectorStore {
   getIncident(incidentId: string): Promise<Incident | undefined>;
   listIncidents(): Promise<Incident[]>;
 }
+
+/**
+ * The detector's whole state: the four kinds of data, composed. Two implementations: in memory
+ * (replay, unit tests) and DynamoDB (production). A function that needs one or two kinds takes
+ * those interfaces alone.
+ */
+export interface DetectorStore extends WindowStore, BaselineStore, TuningStore, IncidentStore, WriteCounting {}
