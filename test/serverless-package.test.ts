@@ -360,9 +360,9 @@ describe('serverless package: the CloudFormation template', () => {
     expect(words.slice(0, 2)).toEqual(['keysentry', 'doctor']);
     const { values } = parseArgs({ args: words.slice(2), options: DOCTOR_OPTIONS, strict: true });
     expect(Object.keys(values)).toEqual(
-      expect.arrayContaining(['region', 'trail', 'rule', 'queue-url', 'topic-arn', 'contain-function', 'protected-buckets']),
+      expect.arrayContaining(['region', 'trail', 'rule', 'queue-url', 'topic-arn', 'contain-function', 'score-function', 'protected-buckets']),
     );
-    for (const logical of ['IntakeRule', 'IntakeQueue', 'PagesTopic', 'ContainLambdaFunction']) {
+    for (const logical of ['IntakeRule', 'IntakeQueue', 'PagesTopic', 'ContainLambdaFunction', 'ScoreLambdaFunction']) {
       expect(template).toContain(`\${${logical}}`);
       expect(resources[logical], logical).toBeDefined();
     }

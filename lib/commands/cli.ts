@@ -8,7 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createIamClient } from '../aws/containment.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../aws/dynamodb-store.ts';
 import { INCIDENTS_USAGE, runIncidentsCommand } from './incident-cli.ts';
-import { OPS_DEPENDENCIES, runDoctorCommand, runKeysCommand } from './ops-cli.ts';
+import { OPS_DEPENDENCIES, runDoctorCommand, runKeysCommand, type OpsDependencies } from './ops-cli.ts';
 import { runTuneCommand } from './tune-cli.ts';
 import { replayLogs, type ReplayOptions } from '../engine/replay.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
@@ -266,7 +266,7 @@ async function runIncidents(args: readonly string[], io: CliIo): Promise<number>
 }
 
 /** Runs one keysentry command; returns the process exit code (2 for usage errors). */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo, deps: { ops?: OpsDependencies } = {}): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -281,9 +281,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'tune':
         return await runTune(rest, io);
       case 'keys':
-        return await runKeysCommand(rest, io, OPS_DEPENDENCIES);
+        return await runKeysCommand(rest, io, deps.ops ?? OPS_DEPENDENCIES);
       case 'doctor':
-        return await runDoctorCommand(rest, io, OPS_DEPENDENCIES);
+        return await runDoctorCommand(rest, io, deps.ops ?? OPS_DEPENDENCIES);
       case undefined:
       case 'help':
       case '--help':

@@ -137,6 +137,7 @@ export const DOCTOR_OPTIONS = {
   'topic-arn': { type: 'string' },
   'contain-role': { type: 'string' },
   'contain-function': { type: 'string' },
+  'score-function': { type: 'string' },
   'protected-buckets': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -174,6 +175,7 @@ export async function runDoctorCommand(args: readonly string[], io: CliIo, deps:
     topicArn: topicArn as string,
     containRole: values['contain-role'],
     containFunction: values['contain-function'],
+    scoreFunction: values['score-function'],
     protectedBuckets,
   };
   const clients = deps.connect({ endpoint: values.endpoint, region: values.region });
