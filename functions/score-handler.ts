@@ -42,7 +42,7 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
     if (context !== undefined) logger.addContext(context);
     const writesBefore = store.writes;
     const scored = await scoreSqsRecords(
-      event.Records.map(({ messageId, body }) => ({ messageId, body })),
+      event.Records.map(({ messageId, body, attributes }) => ({ messageId, body, sentAt: Number(attributes?.SentTimestamp) || undefined })),
       { detector, now, protectedBuckets: deps.protectedBuckets, notify: deps.notify, normalize: deps.normalize },
     );
     const { report, outcome, error, batchItemFailures } = scored;

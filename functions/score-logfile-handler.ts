@@ -87,7 +87,8 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
   const now = deps.now ?? Date.now;
   const batchWindowMs = deps.batchWindowMs ?? 10_000;
 
-  const scoreObject = async (object: LogFileObject): Promise<LogFileSummary> => {
+  // `createdAt` (the notification's eventTime) stays out of the idempotency key, the first argument.
+  const scoreObject = async (object: LogFileObject, createdAt?: number): Promise<LogFileSummary> => {
     const source = `s3://${object.bucket}/${object.key}`;
     const data = await deps.readObject(object);
     if (data === undefined) {
@@ -98,6 +99,7 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
     const scored = await scoreLogFile(data, source, {
       detector,
       batchWindowMs,
+      deliveredAt: createdAt,
       protectedBuckets: deps.protectedBuckets,
       notify: deps.notify,
       normalize: deps.normalize,
@@ -145,7 +147,7 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
         logger.debug('digest file skipped', { key: object.key });
         continue;
       }
-      await scoreOnce(object);
+      await scoreOnce(object, Date.parse(record.eventTime) || undefined);
     }
   };
 }

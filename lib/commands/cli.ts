@@ -42,6 +42,7 @@ Replay options:
   --page-threshold N          score that pages (default 50)
   --contain-threshold N       score that contains (default 75)
   --protect PATTERN           never contain this ARN/user/role/key (repeatable, * wildcard)
+  --protected-buckets a,b     score only these buckets' events, as the deployment's protectedBuckets
   --dry-run                   page "would have contained" instead of containing
   --include-service-calls     also score calls AWS services make themselves
   --store memory|dynamodb     where windows, baselines and incidents live (default memory)
@@ -65,6 +66,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
       'page-threshold': { type: 'string' },
       'contain-threshold': { type: 'string' },
       protect: { type: 'string', multiple: true },
+      'protected-buckets': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'include-service-calls': { type: 'boolean', default: false },
       store: { type: 'string', default: 'memory' },
@@ -96,6 +98,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     reorderMs: values.reorder ? parseDuration(values.reorder, '--reorder') : undefined,
     policy,
     normalize: { includeServiceCalls: values['include-service-calls'] },
+    protectedBuckets: values['protected-buckets']?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
     onProgress: progress.update,
     store,
   });

@@ -1,7 +1,7 @@
 import type { AccessEvent, IdentityType } from '../domain/access-event.ts';
-import { CallerCache, normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
+import { CallerCache, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './score-engine.ts';
-import { EventDeduplicator } from '../intake/event-deduplicator.ts';
+import { admitRecord, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
 import type { Incident } from '../domain/incident.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
 import { listLogFiles, readLogFiles } from '../intake/log-reader.ts';
@@ -28,6 +28,8 @@ export interface ReplayOptions {
   policy?: Partial<Policy>;
   scoring?: Partial<ScoringSettings>;
   normalize?: NormalizeOptions;
+  /** Only events on these buckets are scored, as the Lambdas' `protectedBuckets`; empty or absent: every bucket. */
+  protectedBuckets?: readonly string[];
   store?: DetectorStore;
   onProgress?: (progress: { bytesDone: number; bytesTotal: number; events: number }) => void;
   /** Called for each incident change as it happens (in event time). */
@@ -107,10 +109,10 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const writesBefore = store.writes;
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs });
   const report = new IntakeReport();
-  const dedup = new EventDeduplicator(200_000);
+  const stream = new EventStream(report, batchWindowMs);
   const buffer = new ReorderBuffer<AccessEvent>(options.reorderMs ?? 15 * 60_000);
 
-  const normalizeOptions = { ...options.normalize, callerCache: new CallerCache() };
+  const intake = { normalize: { ...options.normalize, callerCache: new CallerCache() }, protectedBuckets: options.protectedBuckets };
   const files = await listLogFiles(options.paths);
   const bytesTotal = files.reduce((total, file) => total + file.bytes, 0);
   let bytesDone = 0;
@@ -123,11 +125,8 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   let origin: number | undefined;
   let nextTune = 0;
   let warmupEnd = 0;
-  let batch: AccessEvent[] = [];
-  let batchEnd = Number.NEGATIVE_INFINITY;
   let batches = 0;
   let tunings = 0;
-  let lastReleased = Number.NEGATIVE_INFINITY;
   let firstEventTime: number | undefined;
   let lastEventTime: number | undefined;
 
@@ -143,12 +142,12 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     return after < warmupEnd && warmupEnd < weekly ? warmupEnd : weekly;
   };
 
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const decisionTime = batchEnd;
+  const decide = async (batch: IntakeBatch | undefined): Promise<void> => {
+    if (batch === undefined) return;
+    const { decisionTime } = batch;
     await tuneUpTo(decisionTime - batchWindowMs);
-    for (const event of batch) countTowardsDecisions(event);
-    const outcome = await detector.processBatch(batch, decisionTime, { learnOnly: decisionTime <= warmupEnd });
+    for (const event of batch.events) countTowardsDecisions(event);
+    const outcome = await detector.processBatch(batch.events, decisionTime, { learnOnly: decisionTime <= warmupEnd });
     batches++;
     for (const change of outcome.changes) {
       const { incident } = change;
@@ -160,7 +159,6 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       }
       options.onIncident?.(change);
     }
-    batch = [];
   };
   // A record later than the reorder buffer still counts towards a decision it preceded.
   const countTowardsDecisions = (event: AccessEvent): void => {
@@ -173,38 +171,14 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     if (snapshot !== undefined && event.eventTime <= snapshot.decisionTime) snapshot.tally[counted]++;
   };
 
-  // Called for every event in time order; only a batch boundary awaits the detector.
-  const admit = (event: AccessEvent): void => {
-    if (event.eventTime < lastReleased) report.late++;
-    else lastReleased = event.eventTime;
-    batch.push(event);
-  };
-  const closeBatchBefore = async (event: AccessEvent): Promise<void> => {
-    await flush();
-    batchEnd = (Math.floor(event.eventTime / batchWindowMs) + 1) * batchWindowMs;
-  };
   const onFile = (path: string): void => {
     bytesDone += sizes.get(path) ?? 0;
     options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
   };
   for await (const { records, source } of readLogFiles(files, report, onFile)) {
     for (const record of records) {
-      report.records++;
-      const outcome = normalizeRecord(record, normalizeOptions);
-      if (outcome.kind === 'rejected') {
-        report.count(outcome.reason, source);
-        continue;
-      }
-      if (outcome.kind === 'skipped') {
-        report.skip(outcome.reason);
-        continue;
-      }
-      const event = outcome.event;
-      if (!dedup.firstSeen(event.idHash)) {
-        report.duplicates++;
-        continue;
-      }
-      report.events++;
+      const event = admitRecord(record, source, report, intake);
+      if (event === undefined) continue;
       if (origin === undefined) {
         origin = Math.floor(event.eventTime / DAY_MS) * DAY_MS;
         warmupEnd = origin + warmupMs;
@@ -213,17 +187,11 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       if (firstEventTime === undefined || event.eventTime < firstEventTime) firstEventTime = event.eventTime;
       if (lastEventTime === undefined || event.eventTime > lastEventTime) lastEventTime = event.eventTime;
       buffer.push(event.eventTime, event);
-      for (const ready of buffer.release()) {
-        if (ready.eventTime >= batchEnd) await closeBatchBefore(ready);
-        admit(ready);
-      }
+      for (const ready of buffer.release()) await decide(stream.push(ready));
     }
   }
-  for (const ready of buffer.release(true)) {
-    if (ready.eventTime >= batchEnd) await closeBatchBefore(ready);
-    admit(ready);
-  }
-  await flush();
+  for (const ready of buffer.release(true)) await decide(stream.push(ready));
+  await decide(stream.close());
   await detector.flush();
 
   const replayIncidents = [...incidents.values()]
@@ -247,30 +215,30 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       };
     });
   const elapsedMs = Math.round(performance.now() - started);
-  const intake = report.toJSON();
+  const counted = report.toJSON();
   return {
     incidents: replayIncidents,
     summary: {
       files: files.length,
-      records: intake.records,
-      events: intake.events,
-      skipped: intake.skipped,
-      rejected: intake.rejected,
-      rejectedExamples: intake.rejectedExamples,
-      duplicates: intake.duplicates,
-      late: intake.late,
+      records: counted.records,
+      events: counted.events,
+      skipped: counted.skipped,
+      rejected: counted.rejected,
+      rejectedExamples: counted.rejectedExamples,
+      duplicates: counted.duplicates,
+      late: counted.late,
       actors: tallies.size,
       batches,
       tunings,
       incidents: replayIncidents.length,
       contained: replayIncidents.filter((i) => i.action === 'contain').length,
       storeWrites: store.writes - writesBefore,
-      storeWritesPerThousandEvents: Math.round((10_000 * (store.writes - writesBefore)) / Math.max(1, intake.events)) / 10,
+      storeWritesPerThousandEvents: Math.round((10_000 * (store.writes - writesBefore)) / Math.max(1, counted.events)) / 10,
       paged: replayIncidents.filter((i) => i.action === 'page').length,
       firstEventTime: firstEventTime === undefined ? null : new Date(firstEventTime).toISOString(),
       lastEventTime: lastEventTime === undefined ? null : new Date(lastEventTime).toISOString(),
       elapsedMs,
-      eventsPerSecond: Math.round(intake.events / Math.max(0.001, elapsedMs / 1000)),
+      eventsPerSecond: Math.round(counted.events / Math.max(0.001, elapsedMs / 1000)),
     },
   };
 }

@@ -294,7 +294,7 @@ export function createDetector(options: DetectorOptions) {
         outcome.actors++;
         if (mode.learnOnly) {
           holdCalm(fresh);
-          calm.push(...fresh);
+          appendAll(calm, fresh);
           continue;
         }
         const { span, readThenDeleted } = recentActivity(actor, identity, nowWindow, stored, fresh);
@@ -321,7 +321,7 @@ export function createDetector(options: DetectorOptions) {
         } else {
           await writeActorNow(actor, fresh, stored);
         }
-        if (decision.action === 'none') calm.push(...fresh);
+        if (decision.action === 'none') appendAll(calm, fresh);
       }
       if (calm.length > 0) await store.recordSightings([...collectSightings(calm).values()]);
       await flushPending(nowWindow - 1);
@@ -336,6 +336,14 @@ export function createDetector(options: DetectorOptions) {
 }
 
 export type Detector = ReturnType<typeof createDetector>;
+
+/**
+ * Appends one by one: `push(...items)` passes every item as an argument on the stack, and a batch
+ * of a few hundred thousand events overflows it (`RangeError: Maximum call stack size exceeded`).
+ */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
 
 function mergeEvidence(previous: Evidence, current: Evidence): Evidence {
   const union = (a: string[], b: string[]): string[] => [...new Set([...a, ...b])].slice(0, MAX_EVIDENCE_ITEMS);

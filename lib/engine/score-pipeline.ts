@@ -1,6 +1,6 @@
 import type { AccessEvent } from '../domain/access-event.ts';
-import { normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import type { ActorVerdict, BatchOutcome, Detector, IncidentChange } from './score-engine.ts';
+import { admitRecord, EventStream, sortByEventTime, type IntakeBatch, type IntakeOptions } from '../intake/event-intake.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
 import { decodeLogFile, splitRecords } from '../intake/log-reader.ts';
 import type { IncidentNotifier } from './responder-dispatch.ts';
@@ -9,13 +9,12 @@ import type { IncidentNotifier } from './responder-dispatch.ts';
 export interface QueuedMessage {
   messageId: string;
   body: string;
+  /** When SQS received the message (its `SentTimestamp`): no genuine record is dated far after it. */
+  sentAt?: number;
 }
 
-/** What the SQS and log-file paths share. */
-export interface PipelineDependencies {
-  /** Only events on these buckets are scored; empty or absent: every bucket. */
-  protectedBuckets?: readonly string[];
-  normalize?: NormalizeOptions;
+/** What the SQS and log-file paths share; the intake options are replay's too. */
+export interface PipelineDependencies extends IntakeOptions {
   /**
    * Hands each batch's incident changes to the responder (the contain function). Its failure is
    * reported, not thrown: the batch is scored, and a redelivery would not dispatch it again.
@@ -33,6 +32,8 @@ export interface LogFilePipelineDependencies extends PipelineDependencies {
   detector: Pick<Detector, 'processBatch' | 'flush'>;
   /** Event time decided as one batch (the replay's `batchWindowMs`). */
   batchWindowMs: number;
+  /** When the log file was delivered (the object's creation time): no genuine record is dated far after it. */
+  deliveredAt?: number;
 }
 
 /** The result of one SQS batch. */
@@ -62,56 +63,13 @@ export interface ScoredLogFile {
   dispatchErrors: unknown[];
 }
 
-/** The skip reason of an event on a bucket the deployment does not protect (next to `normalizeRecord`'s). */
-const UNPROTECTED_BUCKET = 'unprotected-bucket';
-
-/**
- * Validates one raw record into the batch: rejected and skipped records are counted under their
- * reason, an eventID already in the batch is counted as a duplicate (SQS and EventBridge both
- * deliver at least once; the store drops the repeats across batches).
- */
-function admitRecord(
-  record: unknown,
-  source: string,
-  report: IntakeReport,
-  seen: Set<string>,
-  deps: PipelineDependencies,
-): { event?: AccessEvent; duplicate: boolean } {
-  report.records++;
-  const outcome = normalizeRecord(record, deps.normalize);
-  if (outcome.kind === 'rejected') {
-    report.count(outcome.reason, source);
-    return { duplicate: false };
-  }
-  if (outcome.kind === 'skipped') {
-    report.skip(outcome.reason);
-    return { duplicate: false };
-  }
-  const { event } = outcome;
-  const buckets = deps.protectedBuckets ?? [];
-  if (buckets.length > 0 && (event.bucket === undefined || !buckets.includes(event.bucket))) {
-    report.skip(UNPROTECTED_BUCKET);
-    return { duplicate: false };
-  }
-  if (seen.has(event.eventId)) {
-    report.duplicates++;
-    return { duplicate: true };
-  }
-  seen.add(event.eventId);
-  report.events++;
-  return { event, duplicate: false };
-}
-
-const earliest = (events: readonly AccessEvent[]): number | undefined =>
-  events.length === 0 ? undefined : events.reduce((min, event) => Math.min(min, event.eventTime), Number.POSITIVE_INFINITY);
-
 /**
  * Scores one SQS batch of EventBridge "AWS API Call via CloudTrail" envelopes: each body is
  * parsed and normalised, the batch's events go to `detector.processBatch(events, now())` at once,
  * and the incidents it opened or changed to `notify`.
  *
  * Two kinds of failure, two answers. A message that is not JSON, or whose record is rejected
- * (damaged) or skipped (not an S3 data event of a protected bucket), can never succeed: it is
+ * (damaged, or dated more than 15 minutes after SQS received it) or skipped (not an S3 data event of a protected bucket), can never succeed: it is
  * counted in the report under its reason, with its message id as the example, and acknowledged —
  * retrying it would only carry it to the dead-letter queue. A failure of the store or of AWS is
  * transient: every message that carried an event is returned in `batchItemFailures`, so SQS
@@ -120,8 +78,8 @@ const earliest = (events: readonly AccessEvent[]): number | undefined =>
  */
 export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: SqsPipelineDependencies): Promise<ScoredMessages> {
   const report = new IntakeReport();
-  const seen = new Set<string>();
-  const events: AccessEvent[] = [];
+  const decisionTime = deps.now();
+  const admitted: AccessEvent[] = [];
   const carriers: string[] = [];
   for (const message of messages) {
     const source = `sqs:${message.messageId}`;
@@ -133,12 +91,16 @@ export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: 
       report.count('not-json', source);
       continue;
     }
-    const { event, duplicate } = admitRecord(record, source, report, seen, deps);
-    if (event !== undefined) events.push(event);
-    if (event !== undefined || duplicate) carriers.push(message.messageId);
+    const event = admitRecord(record, source, report, deps, message.sentAt ?? decisionTime);
+    if (event === undefined) continue;
+    admitted.push(event);
+    carriers.push(message.messageId);
   }
-  const decisionTime = deps.now();
-  const oldestEventTime = earliest(events);
+  // SQS and EventBridge both deliver at least once: a repeat within the batch counts once, and
+  // the window write drops the repeats across batches.
+  const stream = new EventStream(report, Number.POSITIVE_INFINITY);
+  const events = sortByEventTime(admitted).filter((event) => stream.unique(event));
+  const oldestEventTime = events[0]?.eventTime;
   if (events.length === 0) return { batchItemFailures: [], report, decisionTime };
   let outcome: BatchOutcome;
   try {
@@ -181,29 +143,30 @@ export async function scoreLogFile(content: string | Uint8Array, source: string,
   const result: ScoredLogFile = { report, batches: 0, verdicts: [], changes: [], dispatchErrors: [] };
   const text = typeof content === 'string' ? content : decodeLogFile(content, source, report);
   if (text === undefined) return result;
-  const seen = new Set<string>();
-  const events: AccessEvent[] = [];
+  const admitted: AccessEvent[] = [];
   for (const { record } of splitRecords(text, source, report)) {
-    const { event } = admitRecord(record, source, report, seen, deps);
-    if (event !== undefined) events.push(event);
+    const event = admitRecord(record, source, report, deps, deps.deliveredAt);
+    if (event !== undefined) admitted.push(event);
   }
-  events.sort((a, b) => a.eventTime - b.eventTime);
-  result.oldestEventTime = earliest(events);
-
-  let start = 0;
-  while (start < events.length) {
-    const batchEnd = (Math.floor((events[start] as AccessEvent).eventTime / deps.batchWindowMs) + 1) * deps.batchWindowMs;
-    let end = start;
-    while (end < events.length && (events[end] as AccessEvent).eventTime < batchEnd) end++;
-    const outcome = await deps.detector.processBatch(events.slice(start, end), batchEnd);
-    result.batches++;
-    result.verdicts.push(...outcome.verdicts);
-    result.changes.push(...outcome.changes);
-    // Each batch's incidents go to the responder at once: a log file can span minutes of attack.
-    const dispatchError = await dispatch(outcome.changes, deps);
-    if (dispatchError !== undefined) result.dispatchErrors.push(dispatchError);
-    start = end;
+  sortByEventTime(admitted);
+  result.oldestEventTime = admitted[0]?.eventTime;
+  const stream = new EventStream(report, deps.batchWindowMs);
+  for (const event of admitted) {
+    const closed = stream.push(event);
+    if (closed !== undefined) await decideBatch(closed, result, deps);
   }
-  if (events.length > 0) await deps.detector.flush();
+  const last = stream.close();
+  if (last !== undefined) await decideBatch(last, result, deps);
+  if (result.batches > 0) await deps.detector.flush();
   return result;
+}
+
+/** Decides one batch of a log file and hands its incidents to the responder at once: a log file can span minutes of attack. */
+async function decideBatch(batch: IntakeBatch, result: ScoredLogFile, deps: LogFilePipelineDependencies): Promise<void> {
+  const outcome = await deps.detector.processBatch(batch.events, batch.decisionTime);
+  result.batches++;
+  for (const verdict of outcome.verdicts) result.verdicts.push(verdict);
+  for (const change of outcome.changes) result.changes.push(change);
+  const dispatchError = await dispatch(outcome.changes, deps);
+  if (dispatchError !== undefined) result.dispatchErrors.push(dispatchError);
 }

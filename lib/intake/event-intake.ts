@@ -1,0 +1,133 @@
+import type { AccessEvent } from '../domain/access-event.ts';
+import { normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
+import { EventDeduplicator } from './event-deduplicator.ts';
+import type { IntakeReport } from './intake-report.ts';
+
+/** The skip reason of an event on a bucket the deployment does not protect (next to `normalizeRecord`'s). */
+export const UNPROTECTED_BUCKET = 'unprotected-bucket';
+
+/** The reject reason of a record dated where no genuine record can be (see {@link admitRecord}). */
+export const IMPLAUSIBLE_TIME = 'implausible-time';
+
+/**
+ * How far a record may lie in the future of its delivery. CloudTrail's clocks and SQS's agree to
+ * seconds; the slack covers a skewed clock, not a record from tomorrow.
+ */
+export const MAX_FUTURE_MS = 15 * 60_000;
+
+/** What every path into the detector (SQS, a log file, replay) admits, and how. */
+export interface IntakeOptions {
+  /** Only events on these buckets are scored; empty or absent: every bucket. */
+  protectedBuckets?: readonly string[];
+  normalize?: NormalizeOptions;
+}
+
+/**
+ * The first step of the one intake the score Lambda, score-logfile and `keysentry replay` share:
+ * validates and normalises one raw record, counts it, and returns its event, or counts why not.
+ * Damaged records are rejected under their reason with `source` as the example; records that are
+ * not the detector's (management events, other services, unprotected buckets) are skipped under
+ * theirs. `deliveredAt`, when known, is when the record reached keysentry (the SQS send time, the
+ * log file's creation): a record dated more than {@link MAX_FUTURE_MS} after it cannot be genuine,
+ * and a date in the year 9999 would open windows and tunings nobody can close, so it is rejected
+ * as `implausible-time`. Duplicates are dropped later, in event-time order ({@link EventStream}).
+ */
+export function admitRecord(
+  record: unknown,
+  source: string,
+  report: IntakeReport,
+  options: IntakeOptions,
+  deliveredAt?: number,
+): AccessEvent | undefined {
+  report.records++;
+  const outcome = normalizeRecord(record, options.normalize);
+  if (outcome.kind === 'rejected') {
+    report.count(outcome.reason, source);
+    return undefined;
+  }
+  if (outcome.kind === 'skipped') {
+    report.skip(outcome.reason);
+    return undefined;
+  }
+  const { event } = outcome;
+  const buckets = options.protectedBuckets ?? [];
+  if (buckets.length > 0 && (event.bucket === undefined || !buckets.includes(event.bucket))) {
+    report.skip(UNPROTECTED_BUCKET);
+    return undefined;
+  }
+  if (deliveredAt !== undefined && event.eventTime > deliveredAt + MAX_FUTURE_MS) {
+    report.count(IMPLAUSIBLE_TIME, source);
+    return undefined;
+  }
+  return event;
+}
+
+/** The end of the intake batch an event time falls in: batches are `batchWindowMs` of event time. */
+export const batchEndOf = (eventTime: number, batchWindowMs: number): number =>
+  (Math.floor(eventTime / batchWindowMs) + 1) * batchWindowMs;
+
+/** One intake batch: its events, decided at `decisionTime` (the end of its window of event time). */
+export interface IntakeBatch {
+  events: AccessEvent[];
+  decisionTime: number;
+}
+
+/**
+ * The second step of the intake: admitted events, fed in event-time order, are deduplicated by
+ * eventID and cut into batches of `batchWindowMs` of event time. A redelivered record carries its
+ * first delivery's eventTime, so in time order its copies meet within the same second and the
+ * bounded deduplicator is exact; duplicates and unique events are counted in the report. An event
+ * earlier than the open batch (input that was not in time order) joins the open batch and is
+ * counted as `late`: it is scored, never dropped.
+ */
+export class EventStream {
+  private readonly dedup: EventDeduplicator;
+  private batch: AccessEvent[] = [];
+  private batchEnd = Number.NEGATIVE_INFINITY;
+  private newest = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly report: IntakeReport,
+    private readonly batchWindowMs: number,
+    dedupCapacity = 200_000,
+  ) {
+    this.dedup = new EventDeduplicator(dedupCapacity);
+  }
+
+  /** Counts the event as unique (true) or as a duplicate (false), without batching it. */
+  unique(event: AccessEvent): boolean {
+    if (!this.dedup.firstSeen(event.eventId)) {
+      this.report.duplicates++;
+      return false;
+    }
+    this.report.events++;
+    if (event.eventTime < this.newest) this.report.late++;
+    else this.newest = event.eventTime;
+    return true;
+  }
+
+  /** Takes the next event; returns the batch it closed, if it opened a new one. */
+  push(event: AccessEvent): IntakeBatch | undefined {
+    if (!this.unique(event)) return undefined;
+    let closed: IntakeBatch | undefined;
+    if (event.eventTime >= this.batchEnd) {
+      closed = this.close();
+      this.batchEnd = batchEndOf(event.eventTime, this.batchWindowMs);
+    }
+    this.batch.push(event);
+    return closed;
+  }
+
+  /** Closes the open batch (end of input); `undefined` when it is empty. */
+  close(): IntakeBatch | undefined {
+    if (this.batch.length === 0) return undefined;
+    const closed = { events: this.batch, decisionTime: this.batchEnd };
+    this.batch = [];
+    return closed;
+  }
+}
+
+/** Sorts events by event time in place (stable: equal times keep their input order). */
+export function sortByEventTime(events: AccessEvent[]): AccessEvent[] {
+  return events.sort((a, b) => a.eventTime - b.eventTime);
+}
