@@ -20,6 +20,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ops: ['domain', 'store', 'aws'],
   commands: ['domain', 'intake', 'store', 'engine', 'tuning', 'aws', 'ops', 'simulator'],
   simulator: ['domain'],
+  scenarios: ['domain'],
+  peers: ['domain'],
 };
 
 const folderOf = (file: string): string | undefined => /^lib\/([^/]+)\//.exec(file)?.[1];
