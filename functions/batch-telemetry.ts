@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { DispatchError } from '../lib/domain/errors.ts';
 import type { ActorVerdict, IncidentChange } from '../lib/engine/score-engine.ts';
 import type { IntakeReport } from '../lib/intake/intake-report.ts';
 
@@ -7,7 +8,7 @@ import type { IntakeReport } from '../lib/intake/intake-report.ts';
 export interface BatchTelemetry {
   report: IntakeReport;
   verdicts: readonly ActorVerdict[];
-  /** Store writes the batch made (the write budget); absent when the store does not count them. */
+  /** Store writes the batch made (the write budget). */
   storeWrites?: number;
   /** Messages handed back to SQS because the scoring failed. */
   retriedMessages?: number;
@@ -58,16 +59,12 @@ export function logIncidentChanges(logger: Logger, changes: readonly IncidentCha
   }
 }
 
-/** Logs that the responder could not be told of incidents; their markers (when written) let its next run find them. */
+/**
+ * Logs that the responder could not be told of incidents; their markers (when written) let its
+ * next run find them. A `DispatchError` says which incidents and whether they were marked; any
+ * other failure of the notifier is logged as it is.
+ */
 export function logDispatchError(logger: Logger, error: unknown): void {
-  logger.error('responder not told of incidents', {
-    error: error instanceof Error ? error : String(error),
-    incidentIds: (error as { incidentIds?: unknown }).incidentIds,
-    marked: (error as { marked?: unknown }).marked,
-  });
-}
-
-/** A store that counts its writes (both implementations do); the count's delta is `StoreWrites`. */
-export interface WriteCounting {
-  readonly writes?: number;
+  const details = error instanceof DispatchError ? { incidentIds: error.incidentIds, marked: error.marked } : {};
+  logger.error('responder not told of incidents', { error: error instanceof Error ? error : String(error), ...details });
 }

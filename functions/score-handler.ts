@@ -6,10 +6,10 @@ import { createDetector, type Detector } from '../lib/engine/score-engine.ts';
 import type { IncidentNotifier } from '../lib/engine/responder-dispatch.ts';
 import { scoreSqsRecords } from '../lib/engine/score-pipeline.ts';
 import type { DetectorStore } from '../lib/store/store.ts';
-import { logDispatchError, logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
+import { logDispatchError, logIncidentChanges, publishBatchMetrics } from './batch-telemetry.ts';
 
 export interface ScoreHandlerDependencies {
-  store: DetectorStore & WriteCounting;
+  store: DetectorStore;
   /** Defaults to a detector on `store` with the default policy in dry-run: it never contains on a default. */
   detector?: Pick<Detector, 'processBatch'>;
   protectedBuckets?: readonly string[];
@@ -69,7 +69,7 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
     publishBatchMetrics(metrics, {
       report,
       verdicts: outcome?.verdicts ?? [],
-      storeWrites: writesBefore === undefined || store.writes === undefined ? undefined : store.writes - writesBefore,
+      storeWrites: store.writes - writesBefore,
       latencyMs: Number.isFinite(oldest) ? now() - oldest : undefined,
       retriedMessages: batchItemFailures.length,
       dispatchFailures: scored.dispatchError === undefined ? 0 : 1,

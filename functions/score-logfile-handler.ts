@@ -9,7 +9,7 @@ import { createDetector, type Detector } from '../lib/engine/score-engine.ts';
 import type { IncidentNotifier } from '../lib/engine/responder-dispatch.ts';
 import { scoreLogFile } from '../lib/engine/score-pipeline.ts';
 import type { DetectorStore } from '../lib/store/store.ts';
-import { logDispatchError, logIncidentChanges, publishBatchMetrics, type WriteCounting } from './batch-telemetry.ts';
+import { logDispatchError, logIncidentChanges, publishBatchMetrics } from './batch-telemetry.ts';
 
 /** The object an S3 notification names; the three fields together are the idempotency key. */
 export interface LogFileObject {
@@ -32,7 +32,7 @@ export interface LogFileSummary {
 }
 
 export interface ScoreLogFileHandlerDependencies {
-  store: DetectorStore & WriteCounting;
+  store: DetectorStore;
   /** Defaults to a detector on `store` with the default policy in dry-run: it never contains on a default. */
   detector?: Pick<Detector, 'processBatch' | 'flush'>;
   readObject: ObjectReader;
@@ -112,7 +112,7 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
     publishBatchMetrics(metrics, {
       report,
       verdicts: scored.verdicts,
-      storeWrites: writesBefore === undefined || store.writes === undefined ? undefined : store.writes - writesBefore,
+      storeWrites: store.writes - writesBefore,
       latencyMs: scored.oldestEventTime === undefined ? undefined : now() - scored.oldestEventTime,
       dispatchFailures: scored.dispatchErrors.length,
     });
