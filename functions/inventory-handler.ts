@@ -5,7 +5,7 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { InventoryError } from '../lib/domain/errors.ts';
 import { buildKeyInventory, composeInventoryPage, countFlags } from '../lib/ops/key-inventory.ts';
-import type { DetectorStore } from '../lib/store/store.ts';
+import type { BaselineStore } from '../lib/store/store.ts';
 
 /** What the inventory handler reads from and publishes to; tests pass emulator clients and their own clock. */
 export interface InventoryHandlerDependencies {
@@ -13,7 +13,7 @@ export interface InventoryHandlerDependencies {
   /** In the region where CloudTrail records IAM's calls (us-east-1 for the aws partition). */
   cloudtrail: CloudTrailClient;
   sns: SNSClient;
-  store: Pick<DetectorStore, 'getBaselines'>;
+  store: Pick<BaselineStore, 'getBaselines'>;
   topicArn: string;
   now?: () => number;
   logger?: Logger;

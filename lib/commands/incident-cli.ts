@@ -7,10 +7,10 @@ import { IncidentNotFoundError, KeysentryError, UsageError } from '../domain/err
 import type { Incident } from '../domain/incident.ts';
 import { acknowledgeIncident, markReleased, recordPaged, setVerdict } from '../engine/incident-lifecycle.ts';
 import { composePage, pageSignature, publishPage, type PageCommands } from '../aws/paging.ts';
-import type { DetectorStore } from '../store/store.ts';
+import type { IncidentStore } from '../store/store.ts';
 
 export interface IncidentCliDependencies {
-  store: DetectorStore;
+  store: IncidentStore;
   /** The on-call's own credentials: a release needs `RELEASE_PERMISSIONS` (lib/containment.ts). */
   iam: IAMClient;
   /** When given, acknowledgements and releases are paged too, so that the other on-calls know. */
@@ -35,7 +35,7 @@ Usage:
 
 const iso = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
 
-async function load(store: DetectorStore, id: string): Promise<Incident> {
+async function load(store: IncidentStore, id: string): Promise<Incident> {
   const incident = await store.getIncident(id);
   if (incident === undefined) throw new IncidentNotFoundError(`no incident ${id}`);
   return incident;

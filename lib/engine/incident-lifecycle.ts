@@ -1,7 +1,7 @@
 import type { ContainmentRecord } from '../domain/containment-record.ts';
 import { IncidentNotFoundError, StoreError, TransitionError } from '../domain/errors.ts';
 import type { HistoryEntry, Incident, IncidentStatus, Verdict } from '../domain/incident.ts';
-import type { DetectorStore } from '../store/store.ts';
+import type { IncidentStore } from '../store/store.ts';
 
 /**
  * The moves an incident may make. A containment incident goes open → contained or
@@ -33,7 +33,7 @@ const MAX_ATTEMPTS = 8;
  * `TransitionError` for a move the lifecycle does not allow.
  */
 export async function updateIncidentWith(
-  store: DetectorStore,
+  store: IncidentStore,
   incidentId: string,
   change: (incident: Incident) => Partial<Incident> | undefined,
 ): Promise<Incident> {
@@ -70,7 +70,7 @@ function moveTo(incident: Incident, to: IncidentStatus, step: Step): Partial<Inc
  * its record stands and is returned; only a real containment replaces a dry-run record (the
  * deployment left dry run during the incident), and a success a failure.
  */
-export function recordContainment(store: DetectorStore, incidentId: string, record: ContainmentRecord): Promise<Incident> {
+export function recordContainment(store: IncidentStore, incidentId: string, record: ContainmentRecord): Promise<Incident> {
   return updateIncidentWith(store, incidentId, (incident) => {
     const previous = incident.containment;
     const supersedes = previous === undefined || (previous.dryRun && !record.dryRun) || (incident.status === 'containment-failed' && record.ok);
@@ -87,7 +87,7 @@ export function recordContainment(store: DetectorStore, incidentId: string, reco
 }
 
 /** The on-call has seen the incident. Acknowledging an acknowledged incident changes nothing. */
-export function acknowledgeIncident(store: DetectorStore, incidentId: string, step: Step): Promise<Incident> {
+export function acknowledgeIncident(store: IncidentStore, incidentId: string, step: Step): Promise<Incident> {
   return updateIncidentWith(store, incidentId, (incident) =>
     incident.status === 'acknowledged' ? undefined : moveTo(incident, 'acknowledged', step),
   );
@@ -97,12 +97,12 @@ export function acknowledgeIncident(store: DetectorStore, incidentId: string, st
  * Marks the incident released, after its containment was undone (the caller undoes it first: a
  * release is recorded only once the key works again). Only an acknowledged incident is released.
  */
-export function markReleased(store: DetectorStore, incidentId: string, step: Step): Promise<Incident> {
+export function markReleased(store: IncidentStore, incidentId: string, step: Step): Promise<Incident> {
   return updateIncidentWith(store, incidentId, (incident) => moveTo(incident, 'released', step));
 }
 
 /** The on-call's verdict: `benign` (a false positive) or `confirmed` (an attack); any status, recorded with who and why. */
-export function setVerdict(store: DetectorStore, incidentId: string, verdict: Verdict, step: Step): Promise<Incident> {
+export function setVerdict(store: IncidentStore, incidentId: string, verdict: Verdict, step: Step): Promise<Incident> {
   return updateIncidentWith(store, incidentId, (incident) => ({
     verdict,
     history: withEntry(incident, {
@@ -115,6 +115,6 @@ export function setVerdict(store: DetectorStore, incidentId: string, verdict: Ve
 }
 
 /** Records that a page with `signature` went out (or that the on-call knows this state: they made it). */
-export function recordPaged(store: DetectorStore, incidentId: string, signature: string): Promise<Incident> {
+export function recordPaged(store: IncidentStore, incidentId: string, signature: string): Promise<Incident> {
   return updateIncidentWith(store, incidentId, (incident) => (incident.pagedState === signature ? undefined : { pagedState: signature }));
 }

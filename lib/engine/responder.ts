@@ -11,10 +11,10 @@ import type { Incident } from '../domain/incident.ts';
 import { recordContainment, recordPaged } from './incident-lifecycle.ts';
 import { composePage, isPageDue, publishPage, STILL_ACTIVE_GRACE_MS, type PageCommands } from '../aws/paging.ts';
 import type { ResponseMarkers } from '../aws/response-markers.ts';
-import type { DetectorStore } from '../store/store.ts';
+import type { IncidentStore } from '../store/store.ts';
 
 export interface ResponderDependencies {
-  store: DetectorStore;
+  store: IncidentStore;
   markers: ResponseMarkers;
   /** Build it with `createIamClient`: containment relies on its throttling retries. */
   iam: IAMClient;

@@ -14,7 +14,7 @@ import type { Baseline } from '../domain/baseline.ts';
 import { deactivateAccessKey } from '../aws/containment.ts';
 import { InventoryError } from '../domain/errors.ts';
 import { publishInput, SMS_MAX, toGsmText, type PublishInput } from '../aws/paging.ts';
-import type { DetectorStore } from '../store/store.ts';
+import type { BaselineStore } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -151,7 +151,7 @@ export interface KeyInventoryOptions {
    */
   cloudtrail: CloudTrailClient;
   /** keysentry's store; without one, `not-in-baseline` is not decided. */
-  store?: Pick<DetectorStore, 'getBaselines'>;
+  store?: Pick<BaselineStore, 'getBaselines'>;
   now: () => number;
   /** How far back the IAM changes go (default one day). */
   changesWindowMs?: number;
