@@ -61,7 +61,7 @@ export function createResponderRuntime(config: ContainConfig) {
     iam: createIamClient({ region: config.region }),
     sns: new SNSClient({ region: config.region, maxAttempts: 5 }),
     topicArn: config.pagesTopicArn,
-    guard: { protectedPrincipals: config.policy.protectedPrincipals, ownRoles: config.policy.ownRoles },
+    guard: { protectedPrincipals: config.policy.protectedPrincipals, ownRoleArns: config.policy.ownRoleArns, accounts: config.policy.accounts },
     dryRun: config.policy.dryRun,
     revokeAllRoleSessions: config.revokeAllRoleSessions,
     commands: { cliOptions: config.cliOptions },

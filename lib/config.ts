@@ -1,6 +1,6 @@
 import { DEFAULT_WINDOW_MS } from './engine/score-engine.ts';
 import { ConfigError } from './domain/errors.ts';
-import { DEFAULT_POLICY, type Policy } from './domain/policy.ts';
+import { DEFAULT_POLICY, isPrincipalPattern, type Policy } from './domain/policy.ts';
 
 /** What the score Lambdas run with, read once from the environment at cold start. */
 export interface KeysentryConfig {
@@ -26,9 +26,13 @@ export interface ScoreConfig extends KeysentryConfig {
   responderFunction: string;
 }
 
-/** The log-file function's configuration: the score function's plus its idempotency table. */
+/** The log-file function's configuration: the score function's plus its idempotency table and where log files may come from. */
 export interface LogFileConfig extends ScoreConfig {
   idempotencyTable: string;
+  /** Accounts whose log files are read (`AWSLogs/<account>/CloudTrail/<region>/…`); the deployment's by default. */
+  trailAccounts: string[];
+  /** An organization trail's id: its log files are read under `AWSLogs/<org-id>/<account>/CloudTrail/<region>/…`. */
+  organizationId?: string;
 }
 
 /** The contain function's configuration: the common one plus the pages topic. */
@@ -63,6 +67,13 @@ class EnvReader {
   private raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
+  }
+
+  /** A required 12-digit AWS account id. */
+  accountId(name: string): string {
+    const value = this.required(name);
+    if (value !== '' && !ACCOUNT_ID.test(value)) this.problems.push(`${name}="${value}" is not a 12-digit account id`);
+    return value;
   }
 
   required(name: string): string {
@@ -103,6 +114,13 @@ class EnvReader {
     return text === 'true';
   }
 
+  /** A comma list whose every item must pass `valid`; `what` says what the items should be. */
+  checkedList(name: string, valid: (item: string) => boolean, what: string): string[] {
+    const items = this.list(name);
+    for (const item of items) if (!valid(item)) this.problems.push(`${name}: "${item}" is not ${what}`);
+    return items;
+  }
+
   url(name: string): string | undefined {
     const text = this.raw(name);
     if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name}="${text}" is not a URL`);
@@ -113,6 +131,10 @@ class EnvReader {
     if (this.problems.length > 0) throw new ConfigError(`keysentry configuration: ${this.problems.join('; ')}`);
   }
 }
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 
 function readConfig(reader: EnvReader): KeysentryConfig {
   const pageThreshold = reader.number('PAGE_THRESHOLD', { min: 0, max: 100 });
@@ -131,9 +153,13 @@ function readConfig(reader: EnvReader): KeysentryConfig {
       pageThreshold,
       containThreshold,
       dryRun: reader.boolean('DRY_RUN'),
-      protectedPrincipals: reader.list('PROTECTED_PRINCIPALS'),
-      // The built-in pattern stays whatever the deployment adds: the detector never contains itself.
-      ownRoles: [...new Set([...DEFAULT_POLICY.ownRoles, ...reader.list('OWN_ROLES')])],
+      protectedPrincipals: reader.checkedList(
+        'PROTECTED_PRINCIPALS',
+        isPrincipalPattern,
+        'a user or role ARN (arn:aws:iam::ACCOUNT:user/NAME, * allowed) or an access key id',
+      ),
+      ownRoleArns: reader.checkedList('OWN_ROLE_ARNS', (item) => ROLE_ARN.test(item), 'a role ARN'),
+      accounts: [reader.accountId('ACCOUNT_ID')],
       cooldownMinutes: reader.number('COOLDOWN_MINUTES', { min: 1, max: 10_080 }, DEFAULT_POLICY.cooldownMinutes),
     },
     protectedBuckets: reader.list('PROTECTED_BUCKETS'),
@@ -144,10 +170,12 @@ function readConfig(reader: EnvReader): KeysentryConfig {
 
 /**
  * Reads the score function's configuration from `env` once, at cold start: table names, the
- * page/contain thresholds, dry-run, protected principals and buckets (comma lists), the
- * detector's own role patterns (added to the built-in `*keysentry*`), cool-down and window
- * lengths, and the contain function to hand incidents to. `WINDOWS_TABLE`, `STATE_TABLE`,
- * `PAGE_THRESHOLD`, `CONTAIN_THRESHOLD`, `DRY_RUN` and `RESPONDER_FUNCTION` are required, so that
+ * page/contain thresholds, dry-run, protected principals (principal ARNs or key ids; a bare
+ * name is refused, because nothing an attacker can choose may exempt) and buckets (comma lists),
+ * the ARNs of the detector's own roles (`OWN_ROLE_ARNS`), the deployment's account (`ACCOUNT_ID`:
+ * the only account containment acts in), cool-down and window lengths, and the contain function
+ * to hand incidents to. `WINDOWS_TABLE`, `STATE_TABLE`, `ACCOUNT_ID`, `PAGE_THRESHOLD`,
+ * `CONTAIN_THRESHOLD`, `DRY_RUN` and `RESPONDER_FUNCTION` are required, so that
  * a deployment never contains keys on a default it did not choose, nor detects without anyone
  * acting on it; a missing or invalid variable throws one `ConfigError` naming every such variable.
  */
@@ -159,19 +187,29 @@ export function loadConfig(env: Env = process.env): ScoreConfig {
   return { ...config, responderFunction };
 }
 
-/** `loadConfig` for the log-file function, which also needs `IDEMPOTENCY_TABLE`. */
+/**
+ * `loadConfig` for the log-file function, which also needs `IDEMPOTENCY_TABLE`, and reads log files
+ * only of `ACCOUNT_ID` and the accounts in `TRAIL_ACCOUNTS` (an organization trail's members, with
+ * `ORGANIZATION_ID`).
+ */
 export function loadLogFileConfig(env: Env = process.env): LogFileConfig {
   const reader = new EnvReader(env);
   const config = readConfig(reader);
   const responderFunction = reader.required('RESPONDER_FUNCTION');
   const idempotencyTable = reader.required('IDEMPOTENCY_TABLE');
+  const listed = reader.checkedList('TRAIL_ACCOUNTS', (item) => ACCOUNT_ID.test(item), 'a 12-digit account id');
+  const organizationId = reader.optional('ORGANIZATION_ID');
+  if (organizationId !== undefined && !ORGANIZATION_ID.test(organizationId)) {
+    reader.problems.push(`ORGANIZATION_ID="${organizationId}" is not an organization id (o-…)`);
+  }
   reader.done();
-  return { ...config, responderFunction, idempotencyTable };
+  const trailAccounts = [...new Set([...config.policy.accounts, ...listed])];
+  return { ...config, responderFunction, idempotencyTable, trailAccounts, ...(organizationId === undefined ? {} : { organizationId }) };
 }
 
 /**
  * The contain function's configuration: the common variables (its guard is `PROTECTED_PRINCIPALS`
- * and `OWN_ROLES`, its dry run `DRY_RUN`, checked again here) plus `PAGES_TOPIC_ARN` (required),
+ * `OWN_ROLE_ARNS` and `ACCOUNT_ID`, its dry run `DRY_RUN`, checked again here) plus `PAGES_TOPIC_ARN` (required),
  * `REVOKE_ALL_ROLE_SESSIONS` (default false) and `INCIDENT_CLI_OPTIONS` for the pages' commands.
  */
 export function loadContainConfig(env: Env = process.env): ContainConfig {

@@ -15,7 +15,9 @@ const DEPLOYED: Record<string, string> = {
   DRY_RUN: 'true',
   PROTECTED_PRINCIPALS: '',
   PROTECTED_BUCKETS: 'checkup-results, invoices',
-  OWN_ROLES: 'keysentry-dev-*',
+  ACCOUNT_ID: '111122223333',
+  OWN_ROLE_ARNS:
+    'arn:aws:iam::111122223333:role/keysentry-dev-score-eu-west-1-lambdaRole,arn:aws:iam::111122223333:role/keysentry-dev-contain-eu-west-1-lambdaRole',
   RESPONDER_FUNCTION: 'keysentry-dev-contain',
 };
 
@@ -52,18 +54,45 @@ describe('loadConfig', () => {
       containThreshold: 75,
       dryRun: true,
       protectedPrincipals: [],
-      ownRoles: ['*keysentry*', 'keysentry-dev-*'],
+      ownRoleArns: [
+        'arn:aws:iam::111122223333:role/keysentry-dev-score-eu-west-1-lambdaRole',
+        'arn:aws:iam::111122223333:role/keysentry-dev-contain-eu-west-1-lambdaRole',
+      ],
+      accounts: ['111122223333'],
       cooldownMinutes: 60,
     });
   });
 
   it('splits protected principals on commas and ignores blanks', () => {
-    const config = loadConfig({ ...DEPLOYED, PROTECTED_PRINCIPALS: 'arn:aws:iam::111122223333:role/backup, ,break-glass-*,' });
-    expect(config.policy.protectedPrincipals).toEqual(['arn:aws:iam::111122223333:role/backup', 'break-glass-*']);
+    const config = loadConfig({
+      ...DEPLOYED,
+      PROTECTED_PRINCIPALS: 'arn:aws:iam::111122223333:role/backup, ,arn:aws:iam::111122223333:user/break-glass-*,AKIAIOSFODNN7EXAMPLE',
+    });
+    expect(config.policy.protectedPrincipals).toEqual([
+      'arn:aws:iam::111122223333:role/backup',
+      'arn:aws:iam::111122223333:user/break-glass-*',
+      'AKIAIOSFODNN7EXAMPLE',
+    ]);
   });
 
-  it('keeps its own role pattern when the deployment names none', () => {
-    expect(loadConfig(without('OWN_ROLES')).policy.ownRoles).toEqual(['*keysentry*']);
+  it('refuses a protected principal given by bare name: a session name could carry it', () => {
+    const error = configError(() => loadConfig({ ...DEPLOYED, PROTECTED_PRINCIPALS: 'break-glass-*,arn:aws:iam::111122223333:role/backup' }));
+    expect(error.message).toContain('PROTECTED_PRINCIPALS: "break-glass-*" is not a user or role ARN');
+    expect(error.message).not.toContain('role/backup');
+  });
+
+  it('takes its own roles only as role ARNs, and none when the deployment names none', () => {
+    expect(loadConfig(without('OWN_ROLE_ARNS')).policy.ownRoleArns).toEqual([]);
+    expect(configError(() => loadConfig({ ...DEPLOYED, OWN_ROLE_ARNS: '*keysentry*' })).message).toContain(
+      'OWN_ROLE_ARNS: "*keysentry*" is not a role ARN',
+    );
+  });
+
+  it('requires the deployment account, as twelve digits', () => {
+    expect(configError(() => loadConfig(without('ACCOUNT_ID'))).message).toContain('ACCOUNT_ID is missing');
+    expect(configError(() => loadConfig({ ...DEPLOYED, ACCOUNT_ID: '1111-2222-3333' })).message).toContain(
+      'ACCOUNT_ID="1111-2222-3333" is not a 12-digit account id',
+    );
   });
 
   it('turns containment on only for DRY_RUN=false', () => {
@@ -125,6 +154,17 @@ describe('loadLogFileConfig', () => {
     );
   });
 
+  it('reads log files of the deployment account, plus the trail accounts and organization it is given', () => {
+    const own = loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem' });
+    expect(own.trailAccounts).toEqual(['111122223333']);
+    expect(own.organizationId).toBeUndefined();
+    const org = loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem', TRAIL_ACCOUNTS: '444455556666', ORGANIZATION_ID: 'o-a1b2c3d4e5' });
+    expect(org).toMatchObject({ trailAccounts: ['111122223333', '444455556666'], organizationId: 'o-a1b2c3d4e5' });
+    const error = configError(() => loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem', TRAIL_ACCOUNTS: 'prod', ORGANIZATION_ID: 'acme' }));
+    expect(error.message).toContain('TRAIL_ACCOUNTS: "prod" is not a 12-digit account id');
+    expect(error.message).toContain('ORGANIZATION_ID="acme" is not an organization id');
+  });
+
   it('fails naming IDEMPOTENCY_TABLE with the other problems', () => {
     const error = configError(() => loadLogFileConfig(without('STATE_TABLE')));
     expect(error.message).toContain('STATE_TABLE is missing');
@@ -139,7 +179,8 @@ describe('loadContainConfig', () => {
   it('reads the pages topic and the guard the detector has, without a responder of its own', () => {
     const config = loadContainConfig(CONTAIN);
     expect(config).toMatchObject({ pagesTopicArn: CONTAIN.PAGES_TOPIC_ARN, revokeAllRoleSessions: false, cliOptions: '' });
-    expect(config.policy).toMatchObject({ dryRun: true, protectedPrincipals: [], ownRoles: ['*keysentry*', 'keysentry-dev-*'] });
+    expect(config.policy).toMatchObject({ dryRun: true, protectedPrincipals: [], accounts: ['111122223333'] });
+    expect(config.policy.ownRoleArns).toHaveLength(2);
   });
 
   it('fails naming PAGES_TOPIC_ARN when it is missing', () => {

@@ -83,7 +83,7 @@ async function setUp(incidents: Incident[] = [breachIncident()], options: { dryR
       iam,
       sns,
       topicArn: TOPIC,
-      guard: { protectedPrincipals: options.protectedPrincipals ?? [], ownRoles: ['*keysentry*'] },
+      guard: { protectedPrincipals: options.protectedPrincipals ?? [], ownRoleArns: ['arn:aws:iam::111122223333:role/keysentry-prod-contain-eu-west-1-lambdaRole'], accounts: ['111122223333'] },
       dryRun,
       now: () => clock.now,
       logger: new Logger({ serviceName: 'keysentry', logLevel: 'SILENT' }),
@@ -264,7 +264,11 @@ describe('the responder run twice, or on what it must not touch', () => {
   it('never contains a protected principal, its own role or a service-linked role, even on a contain decision', async () => {
     const ownRole = ransomwareIncident({
       incidentId: 'KS-AWNRBL',
-      identity: { ...ransomwareIncident().identity, roleName: 'keysentry-prod-contain-eu-west-1-lambdaRole' },
+      identity: {
+        ...ransomwareIncident().identity,
+        roleName: 'keysentry-prod-contain-eu-west-1-lambdaRole',
+        roleArn: 'arn:aws:iam::111122223333:role/keysentry-prod-contain-eu-west-1-lambdaRole',
+      },
     });
     const linked = ransomwareIncident({
       incidentId: 'KS-LJNKED',
@@ -275,7 +279,7 @@ describe('the responder run twice, or on what it must not touch', () => {
         roleArn: 'arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig',
       },
     });
-    const world = await setUp([breachIncident(), ownRole, linked], { protectedPrincipals: ['contractor-*'] });
+    const world = await setUp([breachIncident(), ownRole, linked], { protectedPrincipals: ['arn:aws:iam::111122223333:user/contractor-*'] });
 
     await world.handler({ incidentIds: ['KS-HKDURC', ownRole.incidentId, linked.incidentId] });
 

@@ -117,7 +117,7 @@ function containHandler(options: { dryRun?: boolean; protectedPrincipals?: strin
     iam,
     sns,
     topicArn,
-    guard: { protectedPrincipals: options.protectedPrincipals ?? [], ownRoles: ['*keysentry*'] },
+    guard: { protectedPrincipals: options.protectedPrincipals ?? [], ownRoleArns: [`arn:aws:iam::${ACCOUNT}:role/keysentry-test-contain-${TEST_REGION}-lambdaRole`], accounts: [ACCOUNT] },
     dryRun: options.dryRun ?? false,
     commands: { cliOptions: `--table ${tables.stateTable.replace(/-state$/, '')}` },
     logger: new Logger({ serviceName: 'keysentry', logLevel: 'SILENT' }),
@@ -412,7 +412,7 @@ describe('what the responder must not change, against the emulator', () => {
 
   it('only pages about a protected key, whatever the decision says', { timeout: 60_000 }, async () => {
     const { userName, key, incident } = await userWithIncident('break-glass');
-    await containHandler({ protectedPrincipals: ['break-glass-*'] })({ incidentIds: [incident.incidentId] });
+    await containHandler({ protectedPrincipals: [`arn:aws:iam::${ACCOUNT}:user/break-glass-*`] })({ incidentIds: [incident.incidentId] });
     expect((await keyStatuses(userName)).get(key)).toBe('Active');
     expect(await userPolicies(userName)).toEqual([]);
     const pages = await drainPages();
@@ -433,7 +433,9 @@ describe('what the responder must not change, against the emulator', () => {
 
   it('counts a user that is gone as contained, and releases it without error (IAM answers NoSuchEntity)', { timeout: 60_000 }, async () => {
     const { incident } = await userWithIncident('departed');
-    const ghost: Incident = { ...incident, identity: { ...incident.identity, userName: uniqueName('gone') }, revision: incident.revision + 1 };
+    const gone = uniqueName('gone');
+    const goneArn = `arn:aws:iam::${ACCOUNT}:user/${gone}`;
+    const ghost: Incident = { ...incident, identity: { ...incident.identity, userName: gone, arn: goneArn, principal: goneArn }, revision: incident.revision + 1 };
     expect(await incidents.updateIncident(ghost)).toBe(true);
     await containHandler()({ incidentIds: [incident.incidentId] });
     const stored = await incidents.getIncident(incident.incidentId);

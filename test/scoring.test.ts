@@ -176,8 +176,9 @@ describe('decideAction', () => {
     expect(decision).toEqual({ action: 'page', blockedBy: 'protected' });
   });
   it('never contains the detector’s own roles', () => {
-    const own: Identity = { ...appSession, roleName: 'keysentry-prod-contain', roleArn: 'arn:aws:iam::1:role/keysentry-prod-contain' };
-    expect(decideAction(high, own, DEFAULT_POLICY).blockedBy).toBe('own-role');
+    const roleArn = 'arn:aws:iam::111122223333:role/keysentry-prod-contain';
+    const own: Identity = { ...appSession, roleName: 'keysentry-prod-contain', roleArn };
+    expect(decideAction(high, own, { ...DEFAULT_POLICY, ownRoleArns: [roleArn] }).blockedBy).toBe('own-role');
   });
   it('pages for an anonymous caller that no key can stop', () => {
     const anonymous: Identity = { type: 'anonymous', principal: 'anonymous:198.51.100.7', actor: 'anonymous:198.51.100.7' };

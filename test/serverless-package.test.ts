@@ -313,7 +313,7 @@ describe('serverless package: the CloudFormation template', () => {
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['IntakeDeadLetterQueue', 'QueueName'] } }],
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
-        AlarmActions: [{ Ref: 'PagesTopic' }],
+        AlarmActions: [{ Ref: 'AlarmsTopic' }],
       }),
     );
   });
@@ -331,7 +331,7 @@ describe('serverless package: the CloudFormation template', () => {
     expect(alarms).toContainEqual(
       expect.objectContaining({
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LogFileFailureQueue', 'QueueName'] } }],
-        AlarmActions: [{ Ref: 'PagesTopic' }],
+        AlarmActions: [{ Ref: 'AlarmsTopic' }],
       }),
     );
   });
@@ -345,7 +345,9 @@ describe('serverless package: the CloudFormation template', () => {
   });
 
   it('sends phones only the pages that need someone now, not the inventory or tuning reports', () => {
-    const [, sms] = ofType('AWS::SNS::Subscription').find(([, s]) => s.Properties.Protocol === 'sms') as [string, Resource];
+    const [, sms] = ofType('AWS::SNS::Subscription').find(
+      ([, s]) => s.Properties.Protocol === 'sms' && (s.Properties.TopicArn as Json).Ref === 'PagesTopic',
+    ) as [string, Resource];
     expect(sms.Properties.FilterPolicy).toEqual({
       severity: ['critical', 'high'],
       action: [{ 'anything-but': ['inventory', 'tuning-report'] }],
@@ -403,9 +405,38 @@ describe('serverless package: the CloudFormation template', () => {
     expect(idempotency.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiration', Enabled: true });
   });
 
-  it('subscribes e-mail and SMS to the pages topic only when they are given', () => {
+  it('subscribes e-mail and SMS to the pages and alarms topics only when they are given', () => {
     const subscriptions = ofType('AWS::SNS::Subscription').map(([, subscription]) => subscription);
-    expect(subscriptions.map((subscription) => subscription.Condition).sort()).toEqual(['HasAlertEmail', 'HasAlertPhone']);
+    const byTopic = subscriptions.map((subscription) => `${(subscription.Properties.TopicArn as Json).Ref}:${subscription.Condition}`);
+    expect(byTopic.sort()).toEqual(['AlarmsTopic:HasAlertEmail', 'AlarmsTopic:HasAlertPhone', 'PagesTopic:HasAlertEmail', 'PagesTopic:HasAlertPhone']);
+  });
+
+  it('encrypts the pages topic, with the AWS managed key unless a customer key is given', () => {
+    expect(params.pagesKmsKey).toBe('alias/aws/sns');
+    expect(resources.PagesTopic?.Properties.KmsMasterKeyId).toBe(params.pagesKmsKey);
+  });
+
+  it('keeps no role that no function uses', () => {
+    const roles = ofType('AWS::IAM::Role').map(([id]) => id);
+    const used = new Set(ofType('AWS::Lambda::Function').map(([, fn]) => getAtt(fn.Properties.Role)?.[0]));
+    expect(roles.filter((role) => !used.has(role))).toEqual([]);
+    expect(roles).not.toContain('IamRoleLambdaExecution');
+  });
+
+  it('names every function role in OWN_ROLE_ARNS, the only exemption of the detector\'s own roles', () => {
+    const variables = (resources[functionId('score')]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const [text, values] = (variables.OWN_ROLE_ARNS as { 'Fn::Sub': [string, Record<string, string>] })['Fn::Sub'];
+    const ownArns = text.replaceAll('${Prefix}', values.Prefix ?? '').trim().split(',');
+    const functionRoles = ofType('AWS::Lambda::Function')
+      .map(([, fn]) => getAtt(fn.Properties.Role)?.[0] as string)
+      .filter((role) => resources[role]?.Properties.RoleName !== undefined);
+    expect(functionRoles).toHaveLength(5);
+    const roleArns = functionRoles.map((role) => {
+      const [separator, parts] = (resources[role]?.Properties.RoleName as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+      const name = parts.map((part) => (typeof part === 'string' ? part : '${AWS::Region}')).join(separator);
+      return 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/' + name;
+    });
+    expect([...ownArns].sort()).toEqual([...roleArns].sort());
   });
 
   it('has no account id written into it', () => {

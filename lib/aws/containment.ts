@@ -9,9 +9,9 @@ import {
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import type { Identity, IdentityType } from '../domain/access-event.ts';
+import type { Identity } from '../domain/access-event.ts';
 import type { Incident } from '../domain/incident.ts';
-import { matchesAny, type ContainmentBlock } from '../domain/policy.ts';
+import { checkExempt, principalArnOf, type ContainmentBlock, type Policy } from '../domain/policy.ts';
 import type {
   ContainmentKind,
   ContainmentTarget,
@@ -48,11 +48,11 @@ export interface ContainmentAction {
   undo(iam: IAMClient, target: ContainmentTarget, options: RunOptions): Promise<ActionResult>;
 }
 
-/** Who is never contained, whatever the score: the detector's policy, checked again before acting. */
-export interface ContainmentGuard {
-  protectedPrincipals: readonly string[];
-  ownRoles: readonly string[];
-}
+/**
+ * Who is never contained, whatever the score: the detector's policy (protected principal ARNs and
+ * key ids, the stack's own role ARNs, the deployment's accounts), checked again before acting.
+ */
+export type ContainmentGuard = Readonly<Pick<Policy, 'protectedPrincipals' | 'ownRoleArns' | 'accounts'>>;
 
 /** The name of the inline policy an incident adds, so that its release removes exactly that one. */
 export const denyPolicyName = (incidentId: string): string => `keysentry-deny-${incidentId}`;
@@ -336,23 +336,29 @@ export const CONTAINMENT_PERMISSIONS: readonly string[] = union(Object.values(CO
 /** Every IAM action a release calls: what the on-call's role needs for `keysentry incidents release`. */
 export const RELEASE_PERMISSIONS: readonly string[] = union(Object.values(CONTAINMENT_ACTIONS).map((action) => action.releasePermissions));
 
-const CONTAINABLE: ReadonlySet<IdentityType> = new Set(['iam-user-key', 'iam-user-temporary', 'assumed-role']);
-
 /** Service-linked roles belong to AWS services; IAM refuses to change them anyway. */
 const isServiceLinkedRole = (identity: Identity): boolean =>
   identity.roleArn?.includes(':role/aws-service-role/') === true || identity.roleName?.startsWith('AWSServiceRoleFor') === true;
 
 /**
- * Why the responder must not contain this identity, if it must not: the detector's own roles, a
- * protected principal, or a caller no IAM change can stop (anonymous, another account, an AWS
- * service or a service-linked role, root, federated). The detector's policy decided this already;
- * the responder checks again because it is the one holding the IAM write permissions.
+ * Why the responder must not contain this identity, if it must not: the detector's own roles (by
+ * role ARN), a protected principal (by principal ARN or key id), a caller of another account or
+ * one whose record does not prove its account, or a caller no IAM change can stop (anonymous, an
+ * AWS service or a service-linked role, root, web or SAML federation). The detector's policy
+ * decided this already; the responder checks again because it holds the IAM write permissions.
  */
 export function checkContainable(identity: Identity, guard: ContainmentGuard): ContainmentBlock | undefined {
-  if (matchesAny(guard.ownRoles, identity)) return 'own-role';
-  if (matchesAny(guard.protectedPrincipals, identity)) return 'protected';
-  if (!CONTAINABLE.has(identity.type) || isServiceLinkedRole(identity)) return 'not-containable';
-  return undefined;
+  return checkExempt(identity, guard) ?? (isServiceLinkedRole(identity) ? 'not-containable' : undefined);
+}
+
+/**
+ * The IAM names containment acts on, taken from the principal ARN (AWS's, with the account the
+ * guard checked) rather than from the record's loose name fields: the user name is the ARN's last
+ * part, the role name likewise.
+ */
+function entityNameOf(identity: Identity): string | undefined {
+  const arn = principalArnOf(identity);
+  return arn?.split('/').pop() ?? (identity.type === 'assumed-role' ? identity.roleName : identity.userName);
 }
 
 /** Whole seconds, rounded up: a session issued in the second of containment is denied too. */
@@ -371,7 +377,8 @@ export type ContainmentPlan = { targets: ContainmentTarget[]; blockedBy?: undefi
 /**
  * Plans the containment of an incident's actor. IAM user long-term key (AKIA): disable the key
  * and deny the user's sessions issued before now. IAM user temporary credentials (ASIA from the
- * console or GetSessionToken): deny the user's sessions issued before now. Role session: deny
+ * console, GetSessionToken or GetFederationToken): deny the user's sessions issued before now.
+ * The user and role names come from the principal ARN. Role session: deny
  * that session (`aws:userid` = `<roleId>:<sessionName>`, the role id from the `AROA…` part of the
  * principal id), or every session of the role issued before now with `revokeAllRoleSessions`.
  */
@@ -381,20 +388,22 @@ export function planContainment(incident: Incident, options: PlanOptions): Conta
   if (blockedBy !== undefined) return { targets: [], blockedBy };
   const issuedBefore = issueCutoff(options.now);
   const accessKeyId = identity.accessKeyId ?? incident.accessKeyId;
+  const name = entityNameOf(identity);
 
   if (identity.type === 'iam-user-key') {
     if (accessKeyId === undefined || !accessKeyId.startsWith('AKIA')) return { targets: [], blockedBy: 'not-containable' };
     return {
       targets: [
-        { kind: 'deactivate-access-key', incidentId, accessKeyId, userName: identity.userName },
-        { kind: 'deny-user-sessions', incidentId, accessKeyId, userName: identity.userName, issuedBefore },
+        { kind: 'deactivate-access-key', incidentId, accessKeyId, userName: name },
+        { kind: 'deny-user-sessions', incidentId, accessKeyId, userName: name, issuedBefore },
       ],
     };
   }
   if (identity.type === 'iam-user-temporary') {
-    return { targets: [{ kind: 'deny-user-sessions', incidentId, accessKeyId, userName: identity.userName, issuedBefore }] };
+    // GetSessionToken, console and GetFederationToken sessions: the user's deny on aws:TokenIssueTime.
+    return { targets: [{ kind: 'deny-user-sessions', incidentId, accessKeyId, userName: name, issuedBefore }] };
   }
-  const roleName = identity.roleName;
+  const roleName = name;
   if (options.revokeAllRoleSessions) {
     return { targets: [{ kind: 'deny-role-sessions', incidentId, accessKeyId, roleName, issuedBefore }] };
   }

@@ -307,6 +307,10 @@ function headAndStep(
       if (block === 'protected') return { head: `${id} NOT CONTAINED (protected)`, step: 'Check with its owner.' };
       if (block === 'own-role') return { head: `${id} NOT CONTAINED (keysentry role)`, step: 'Check it.' };
       if (block === 'dry-run') return { head: `${id} WOULD CONTAIN (dry-run)`, step: 'Nothing changed.' };
+      if (block === 'unverified-evidence') {
+        return { head: `${id} NOT CONTAINED (unverified evidence)`, step: 'Log file not yet vouched for by its CloudTrail digest.' };
+      }
+      if (block === 'foreign-account') return { head: `${id} NOT CONTAINED (another account)`, step: 'See email.' };
       return { head: `${id} NOT CONTAINABLE`, step: NOT_CONTAINABLE_STEP[incident.identityType] ?? 'See email.' };
     }
     case 'page':
@@ -402,7 +406,7 @@ function manualContainment(incident: Incident, record: ContainmentRecord | undef
   const targets: ContainmentTarget[] =
     record !== undefined && record.actions.length > 0
       ? record.actions.map((action) => action.target)
-      : planContainment(incident, { guard: { protectedPrincipals: [], ownRoles: [] }, now: incident.decisionTime }).targets;
+      : planContainment(incident, { guard: { protectedPrincipals: [], ownRoleArns: [], accounts: [] }, now: incident.decisionTime }).targets;
   return targets.map((target) => CONTAINMENT_ACTIONS[target.kind].manualCommand(target));
 }
 

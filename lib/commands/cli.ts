@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../domain/duration.ts';
 import { KeysentryError, UsageError } from '../domain/errors.ts';
+import { isPrincipalPattern } from '../domain/policy.ts';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createIamClient } from '../aws/containment.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../aws/dynamodb-store.ts';
@@ -41,7 +42,7 @@ Replay options:
   --reorder DURATION          wait this long for late records (default 15m)
   --page-threshold N          score that pages (default 50)
   --contain-threshold N       score that contains (default 75)
-  --protect PATTERN           never contain this ARN/user/role/key (repeatable, * wildcard)
+  --protect PATTERN           never contain this user/role ARN or key id (repeatable, * wildcard)
   --protected-buckets a,b     score only these buckets' events, as the deployment's protectedBuckets
   --dry-run                   page "would have contained" instead of containing
   --include-service-calls     also score calls AWS services make themselves
@@ -89,7 +90,11 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
   const containThreshold = number(values['contain-threshold'], '--contain-threshold');
   if (pageThreshold !== undefined) policy.pageThreshold = pageThreshold;
   if (containThreshold !== undefined) policy.containThreshold = containThreshold;
-  if (values.protect) policy.protectedPrincipals = values.protect;
+  if (values.protect) {
+    const names = values.protect.filter((pattern) => !isPrincipalPattern(pattern));
+    if (names.length > 0) throw new UsageError(`--protect: "${names[0]}" is not a user or role ARN or an access key id`);
+    policy.protectedPrincipals = values.protect;
+  }
   const progress = makeProgress(io, !values.json || io.stderr.isTTY === true);
   const result = await replayLogs({
     paths: positionals,

@@ -37,6 +37,8 @@ export interface Identity {
   arn?: string;
   accountId?: string;
   userName?: string;
+  /** The IAM user's ARN: the caller's own, or that of the user whose GetFederationToken issued the session. */
+  userArn?: string;
   roleArn?: string;
   roleName?: string;
   sessionName?: string;

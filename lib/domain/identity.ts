@@ -65,6 +65,7 @@ export function resolveIdentity(
       principal,
       actor: fallbackActor,
       userName,
+      userArn: arn,
       longTermKey: longTerm ? accessKeyId : undefined,
     };
   }
@@ -84,6 +85,21 @@ export function resolveIdentity(
   }
   if (type === 'Root') {
     return { ...base, type: typed('root'), principal: arn ?? fallbackActor, actor: fallbackActor };
+  }
+  const federationIssuer = userIdentity.sessionContext?.sessionIssuer;
+  if (type === 'FederatedUser' && str(federationIssuer?.type) === 'IAMUser' && str(federationIssuer?.arn) !== undefined) {
+    // GetFederationToken: temporary credentials of the issuing IAM user, learned and contained as
+    // that user's sessions (its deny on aws:TokenIssueTime covers them).
+    const userArn = str(federationIssuer?.arn) as string;
+    return {
+      ...base,
+      type: typed('iam-user-temporary'),
+      principal: userArn,
+      actor: fallbackActor,
+      userName: str(federationIssuer?.userName) ?? userArn.split('/').pop(),
+      userArn,
+      sessionName: arn?.split('/').slice(1).join('/'),
+    };
   }
   if (['FederatedUser', 'WebIdentityUser', 'SAMLUser', 'IdentityCenterUser'].includes(type)) {
     return { ...base, type: typed('federated'), principal: arn ?? principalId ?? fallbackActor, actor: fallbackActor };
