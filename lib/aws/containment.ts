@@ -112,44 +112,71 @@ function failure(kind: ContainmentKind, target: ContainmentTarget, error: unknow
   return { kind, target, ok: false, error: toActionError(error), manualCommand: command, at: now() };
 }
 
+/** What one IAM step reports when it succeeds; the skeleton adds kind, target and time. */
+type StepOutcome = Omit<ActionSuccess, 'kind' | 'target' | 'ok' | 'dryRun' | 'at'>;
+
+/** One direction (`run` or `undo`) of an action, as data: what it needs, what it does, what gone means. */
+interface ActionStep {
+  /** The first thing the target must name and does not (`'the role name'`), or undefined. */
+  lacks(target: ContainmentTarget): string | undefined;
+  /** What a dry run says it would do. */
+  wouldDo(target: ContainmentTarget): string;
+  /** Calls IAM; a `NoSuchEntity` it throws becomes {@link ActionStep.gone}. */
+  call(iam: IAMClient, target: ContainmentTarget): Promise<StepOutcome>;
+  /** The detail when IAM says the entity does not exist, which for a disable or a delete is the goal. */
+  gone(target: ContainmentTarget): string;
+}
+
+/** An action's description and its two steps: what {@link defineAction} turns into a ContainmentAction. */
+interface ActionDefinition extends Omit<ContainmentAction, 'run' | 'undo'> {
+  run: ActionStep;
+  undo: ActionStep;
+}
+
 /**
- * Runs one IAM step of an action: a `NoSuchEntity` becomes `gone` (the user, role, key or policy
- * does not exist, which for a disable or a delete is the goal), any other failure a failed result.
+ * The one skeleton of every run and undo: a dry run describes; a target that lacks a name fails
+ * with the manual command; otherwise the IAM step runs, a `NoSuchEntity` is an unchanged success
+ * and any other failure a failed result carrying the command that does it by hand.
  */
-async function attempt(
-  action: ContainmentAction,
+async function perform(
+  kind: ContainmentKind,
+  step: ActionStep,
+  command: string,
+  iam: IAMClient,
   target: ContainmentTarget,
   options: RunOptions,
-  step: () => Promise<Omit<ActionSuccess, 'kind' | 'target' | 'ok' | 'dryRun' | 'at'>>,
-  gone: string,
-  command: string,
 ): Promise<ActionResult> {
+  const now = options.now;
+  if (options.dryRun) return { kind, target, ok: true, dryRun: true, changed: false, detail: `would ${step.wouldDo(target)}`, at: now() };
+  const lacking = step.lacks(target);
+  if (lacking !== undefined) {
+    const error = { code: 'MissingTarget', message: `${lacking} is unknown: the CloudTrail identity did not name it` };
+    return { kind, target, ok: false, error, manualCommand: command, at: now() };
+  }
   try {
-    const done = await step();
-    return { kind: action.kind, target, ok: true, dryRun: false, at: options.now(), ...done };
+    const done = await step.call(iam, target);
+    return { kind, target, ok: true, dryRun: false, at: now(), ...done };
   } catch (error) {
-    if (isNoSuchEntity(error)) return unchanged(action.kind, target, gone, options.now);
-    return failure(action.kind, target, error, command, options.now);
+    if (isNoSuchEntity(error)) return unchanged(kind, target, step.gone(target), now);
+    return failure(kind, target, error, command, now);
   }
 }
 
-function dryRunResult(action: ContainmentAction, target: ContainmentTarget, options: RunOptions, verb: string): ActionSuccess {
-  return { kind: action.kind, target, ok: true, dryRun: true, changed: false, detail: `would ${verb}`, at: options.now() };
-}
-
-function missing(action: ContainmentAction, target: ContainmentTarget, options: RunOptions, what: string, command: string): ActionFailure {
+function defineAction(definition: ActionDefinition): ContainmentAction {
+  const { run, undo, ...described } = definition;
   return {
-    kind: action.kind,
-    target,
-    ok: false,
-    error: { code: 'MissingTarget', message: `${what} is unknown: the CloudTrail identity did not name it` },
-    manualCommand: command,
-    at: options.now(),
+    ...described,
+    run: (iam, target, options) => perform(definition.kind, run, definition.manualCommand(target), iam, target, options),
+    undo: (iam, target, options) => perform(definition.kind, undo, definition.undoCommand(target), iam, target, options),
   };
 }
 
+const lacksAccessKeyId = (target: ContainmentTarget): string | undefined => (target.accessKeyId === undefined ? 'the access key id' : undefined);
+const lacksUserName = (target: ContainmentTarget): string | undefined => (target.userName === undefined ? 'the user name' : undefined);
+const lacksRoleName = (target: ContainmentTarget): string | undefined => (target.roleName === undefined ? 'the role name' : undefined);
+
 /** IAM user long-term key: disabled (status Inactive), never deleted; release re-enables it. */
-export const deactivateAccessKey: ContainmentAction = {
+export const deactivateAccessKey: ContainmentAction = defineAction({
   kind: 'deactivate-access-key',
   permissions: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
   releasePermissions: ['iam:GetAccessKeyLastUsed', 'iam:UpdateAccessKey'],
@@ -158,49 +185,47 @@ export const deactivateAccessKey: ContainmentAction = {
     `aws iam update-access-key --user-name ${userNameArgument(target)} --access-key-id ${target.accessKeyId} --status Inactive`,
   undoCommand: (target) =>
     `aws iam update-access-key --user-name ${userNameArgument(target)} --access-key-id ${target.accessKeyId} --status Active`,
-
-  async run(iam, target, options) {
-    if (options.dryRun) return dryRunResult(this, target, options, this.describe(target));
-    const { accessKeyId, userName } = target;
-    if (accessKeyId === undefined) return missing(this, target, options, 'the access key id', this.manualCommand(target));
-    if (userName === undefined) return missing(this, target, options, 'the key\'s user name', this.manualCommand(target));
-    return attempt(
-      this,
-      target,
-      options,
-      async () => {
-        const { AccessKeyMetadata } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
-        const key = AccessKeyMetadata?.find((entry) => entry.AccessKeyId === accessKeyId);
-        if (key === undefined) return { changed: false, detail: `key ${accessKeyId} no longer exists on user ${userName}` };
-        if (key.Status === 'Inactive') {
-          return { changed: false, previousStatus: 'Inactive', detail: `key ${accessKeyId} was already inactive` };
-        }
-        await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }));
-        return { changed: true, previousStatus: 'Active', detail: `disabled key ${accessKeyId} of user ${userName}` };
-      },
-      `key ${accessKeyId} or user ${userName} no longer exists`,
-      this.manualCommand(target),
-    );
+  run: {
+    lacks: (target) => lacksAccessKeyId(target) ?? (target.userName === undefined ? 'the key\'s user name' : undefined),
+    wouldDo: (target) => deactivateAccessKey.describe(target),
+    async call(iam, { accessKeyId, userName }) {
+      const { AccessKeyMetadata } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+      const key = AccessKeyMetadata?.find((entry) => entry.AccessKeyId === accessKeyId);
+      if (key === undefined) return { changed: false, detail: `key ${accessKeyId} no longer exists on user ${userName}` };
+      if (key.Status === 'Inactive') return { changed: false, previousStatus: 'Inactive', detail: `key ${accessKeyId} was already inactive` };
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Inactive' }));
+      return { changed: true, previousStatus: 'Active', detail: `disabled key ${accessKeyId} of user ${userName}` };
+    },
+    gone: (target) => `key ${target.accessKeyId} or user ${target.userName} no longer exists`,
   },
-
-  async undo(iam, target, options) {
-    if (options.dryRun) return dryRunResult(this, target, options, `re-enable key ${target.accessKeyId}`);
-    const { accessKeyId } = target;
-    if (accessKeyId === undefined) return missing(this, target, options, 'the access key id', this.undoCommand(target));
-    return attempt(
-      this,
-      target,
-      options,
-      async () => {
-        const userName = target.userName ?? (await lookUpUserName(iam, accessKeyId));
-        await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Active' }));
-        return { changed: true, detail: `re-enabled key ${accessKeyId} of user ${userName}` };
-      },
-      `key ${accessKeyId} no longer exists`,
-      this.undoCommand(target),
-    );
+  undo: {
+    lacks: lacksAccessKeyId,
+    wouldDo: (target) => `re-enable key ${target.accessKeyId}`,
+    async call(iam, target) {
+      const accessKeyId = target.accessKeyId as string;
+      const userName = target.userName ?? (await lookUpUserName(iam, accessKeyId));
+      await iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: 'Active' }));
+      return { changed: true, detail: `re-enabled key ${accessKeyId} of user ${userName}` };
+    },
+    gone: (target) => `key ${target.accessKeyId} no longer exists`,
   },
-};
+});
+
+/** The undo of both inline-policy actions of a kind of entity: delete the incident's deny policy. */
+function removeDenyPolicy(entity: 'user' | 'role', nameOf: (target: ContainmentTarget) => string | undefined, lacks: ActionStep['lacks']): ActionStep {
+  return {
+    lacks,
+    wouldDo: (target) => `remove ${denyPolicyName(target.incidentId)}`,
+    async call(iam, target) {
+      const PolicyName = denyPolicyName(target.incidentId);
+      const name = nameOf(target) as string;
+      if (entity === 'user') await iam.send(new DeleteUserPolicyCommand({ UserName: name, PolicyName }));
+      else await iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName }));
+      return { changed: true, detail: `removed policy ${PolicyName} from ${entity} ${name}` };
+    },
+    gone: (target) => `policy ${denyPolicyName(target.incidentId)} is already gone from ${entity} ${nameOf(target)}`,
+  };
+}
 
 /**
  * IAM user sessions: an inline user policy that denies everything to credentials issued before
@@ -208,7 +233,7 @@ export const deactivateAccessKey: ContainmentAction = {
  * outlive the key's deactivation, and console sessions carry ASIA keys; requests signed with the
  * user's long-term keys carry no token issue time, so the user's other keys keep working.
  */
-export const denyUserSessions: ContainmentAction = {
+export const denyUserSessions: ContainmentAction = defineAction({
   kind: 'deny-user-sessions',
   permissions: ['iam:GetAccessKeyLastUsed', 'iam:PutUserPolicy'],
   releasePermissions: ['iam:DeleteUserPolicy'],
@@ -218,46 +243,27 @@ export const denyUserSessions: ContainmentAction = {
     `--policy-document ${shellQuote(policyDocumentOf(target))}`,
   undoCommand: (target) =>
     `aws iam delete-user-policy --user-name ${userNameArgument(target)} --policy-name ${denyPolicyName(target.incidentId)}`,
-
-  async run(iam, target, options) {
-    if (options.dryRun) return dryRunResult(this, target, options, this.describe(target));
-    const { userName } = target;
-    if (userName === undefined) return missing(this, target, options, 'the user name', this.manualCommand(target));
-    return attempt(
-      this,
-      target,
-      options,
-      async () => {
-        // PutUserPolicy replaces a policy of the same name: running twice leaves one policy.
-        const PolicyName = denyPolicyName(target.incidentId);
-        await iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName, PolicyDocument: policyDocumentOf(target) }));
-        return { changed: true, detail: `denied sessions of user ${userName} issued before ${target.issuedBefore}` };
-      },
-      `user ${userName} no longer exists`,
-      this.manualCommand(target),
-    );
+  run: {
+    lacks: lacksUserName,
+    wouldDo: (target) => denyUserSessions.describe(target),
+    async call(iam, target) {
+      // PutUserPolicy replaces a policy of the same name: running twice leaves one policy.
+      const PolicyName = denyPolicyName(target.incidentId);
+      await iam.send(new PutUserPolicyCommand({ UserName: target.userName, PolicyName, PolicyDocument: policyDocumentOf(target) }));
+      return { changed: true, detail: `denied sessions of user ${target.userName} issued before ${target.issuedBefore}` };
+    },
+    gone: (target) => `user ${target.userName} no longer exists`,
   },
+  undo: removeDenyPolicy('user', (target) => target.userName, lacksUserName),
+});
 
-  async undo(iam, target, options) {
-    if (options.dryRun) return dryRunResult(this, target, options, `remove ${denyPolicyName(target.incidentId)}`);
-    const { userName } = target;
-    if (userName === undefined) return missing(this, target, options, 'the user name', this.undoCommand(target));
-    return attempt(
-      this,
-      target,
-      options,
-      async () => {
-        await iam.send(new DeleteUserPolicyCommand({ UserName: userName, PolicyName: denyPolicyName(target.incidentId) }));
-        return { changed: true, detail: `removed policy ${denyPolicyName(target.incidentId)} from user ${userName}` };
-      },
-      `policy ${denyPolicyName(target.incidentId)} is already gone from user ${userName}`,
-      this.undoCommand(target),
-    );
-  },
-};
-
-function roleAction(kind: 'deny-role-session' | 'deny-role-sessions', describe: (target: ContainmentTarget) => string): ContainmentAction {
-  return {
+/**
+ * A role action denies the sessions `subject` names: described as `deny <subject>`, done as
+ * `denied <subject>`, one phrase for both rather than a description rewritten into a detail.
+ */
+function roleAction(kind: 'deny-role-session' | 'deny-role-sessions', subject: (target: ContainmentTarget) => string): ContainmentAction {
+  const describe = (target: ContainmentTarget): string => `deny ${subject(target)}`;
+  return defineAction({
     kind,
     permissions: ['iam:PutRolePolicy'],
     releasePermissions: ['iam:DeleteRolePolicy'],
@@ -267,57 +273,28 @@ function roleAction(kind: 'deny-role-session' | 'deny-role-sessions', describe: 
       `--policy-document ${shellQuote(policyDocumentOf(target))}`,
     undoCommand: (target) =>
       `aws iam delete-role-policy --role-name ${shellQuote(target.roleName ?? 'ROLE')} --policy-name ${denyPolicyName(target.incidentId)}`,
-
-    async run(iam, target, options) {
-      if (options.dryRun) return dryRunResult(this, target, options, this.describe(target));
-      const { roleName } = target;
-      if (roleName === undefined) return missing(this, target, options, 'the role name', this.manualCommand(target));
-      if (kind === 'deny-role-session' && target.sessionUserId === undefined) {
-        return missing(this, target, options, 'the session name', this.manualCommand(target));
-      }
-      return attempt(
-        this,
-        target,
-        options,
-        async () => {
-          const PolicyName = denyPolicyName(target.incidentId);
-          await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName, PolicyDocument: policyDocumentOf(target) }));
-          return { changed: true, detail: describe(target).replace(/^deny/, 'denied') };
-        },
-        `role ${roleName} no longer exists`,
-        this.manualCommand(target),
-      );
+    run: {
+      lacks: (target) =>
+        lacksRoleName(target) ?? (kind === 'deny-role-session' && target.sessionUserId === undefined ? 'the session name' : undefined),
+      wouldDo: describe,
+      async call(iam, target) {
+        const PolicyName = denyPolicyName(target.incidentId);
+        await iam.send(new PutRolePolicyCommand({ RoleName: target.roleName, PolicyName, PolicyDocument: policyDocumentOf(target) }));
+        return { changed: true, detail: `denied ${subject(target)}` };
+      },
+      gone: (target) => `role ${target.roleName} no longer exists`,
     },
-
-    async undo(iam, target, options) {
-      if (options.dryRun) return dryRunResult(this, target, options, `remove ${denyPolicyName(target.incidentId)}`);
-      const { roleName } = target;
-      if (roleName === undefined) return missing(this, target, options, 'the role name', this.undoCommand(target));
-      return attempt(
-        this,
-        target,
-        options,
-        async () => {
-          await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: denyPolicyName(target.incidentId) }));
-          return { changed: true, detail: `removed policy ${denyPolicyName(target.incidentId)} from role ${roleName}` };
-        },
-        `policy ${denyPolicyName(target.incidentId)} is already gone from role ${roleName}`,
-        this.undoCommand(target),
-      );
-    },
-  };
+    undo: removeDenyPolicy('role', (target) => target.roleName, lacksRoleName),
+  });
 }
 
 /** One role session: an inline role policy denying everything to that session's `aws:userid`. */
-export const denyRoleSession = roleAction(
-  'deny-role-session',
-  (target) => `deny session ${target.sessionUserId} of role ${target.roleName}`,
-);
+export const denyRoleSession = roleAction('deny-role-session', (target) => `session ${target.sessionUserId} of role ${target.roleName}`);
 
 /** Every session of a role issued before containment (`revokeAllRoleSessions`): what the console's "revoke sessions" does. */
 export const denyRoleSessions = roleAction(
   'deny-role-sessions',
-  (target) => `deny every session of role ${target.roleName} issued before ${target.issuedBefore}`,
+  (target) => `every session of role ${target.roleName} issued before ${target.issuedBefore}`,
 );
 
 /** Every containment action by kind: what a stored record's `kind` runs or undoes. */
