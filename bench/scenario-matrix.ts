@@ -21,6 +21,9 @@ export interface DetectorOutcome {
   /** The attack's distinct objects read and objects deleted with eventTime ≤ the first action. */
   readsBefore?: number;
   deletesBefore?: number;
+  /** The same at the first containment. */
+  readsBeforeContain?: number;
+  deletesBeforeContain?: number;
   /** Actions on anyone else after the warm-up. */
   benignPages: number;
   benignContains: number;
@@ -61,12 +64,15 @@ function outcomeOf(attack: AttackTruth | undefined, attackActions: Action[], ben
   const first = attackActions[0];
   const contain = attackActions.find((a) => a.action === 'contain');
   const progress = first === undefined || attack === undefined ? undefined : progressAt(attack, first.at);
+  const atContain = contain === undefined || attack === undefined ? undefined : progressAt(attack, contain.at);
   return {
     decision: contain ? 'contain' : first ? 'page' : 'none',
     firstAt: first?.at,
     containAt: contain?.at,
     readsBefore: progress?.reads,
     deletesBefore: progress?.deletes,
+    readsBeforeContain: atContain?.reads,
+    deletesBeforeContain: atContain?.deletes,
     benignPages: benignActions.filter((a) => a.action === 'page').length,
     benignContains: benignActions.filter((a) => a.action === 'contain').length,
   };

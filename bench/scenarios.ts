@@ -29,7 +29,9 @@ function cell(row: MatrixRow, outcome: DetectorOutcome): string {
   let text = outcome.decision;
   if (attack !== undefined && outcome.firstAt !== undefined) {
     text += ` +${duration(outcome.firstAt - attack.start)} r${outcome.readsBefore} d${outcome.deletesBefore}`;
-    if (outcome.containAt !== undefined && outcome.containAt !== outcome.firstAt) text += ` (contain +${duration(outcome.containAt - attack.start)})`;
+    if (outcome.containAt !== undefined && outcome.containAt !== outcome.firstAt) {
+      text += ` → contain +${duration(outcome.containAt - attack.start)} r${outcome.readsBeforeContain} d${outcome.deletesBeforeContain}`;
+    }
   }
   text += ` | b ${outcome.benignPages}p/${outcome.benignContains}c`;
   return text;

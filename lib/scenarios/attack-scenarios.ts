@@ -122,8 +122,8 @@ export function roleRansomware(stage: Stage, itemized: boolean): StagedAttack {
 
 /**
  * The operations lead's console session, hijacked: past midnight in Tokyo the attacker opens
- * CloudShell, lists the bucket and copies 1,500 reports at about eight a second while the
- * console renews the session's key every five minutes.
+ * CloudShell, lists the bucket and copies 1,800 reports at about four a second while the
+ * console renews the session's key every three minutes.
  */
 export function consoleSessionSweep(stage: Stage): StagedAttack {
   const { world, dice } = stage;
@@ -132,7 +132,7 @@ export function consoleSessionSweep(stage: Stage): StagedAttack {
   const ip = `13.231.${dice.int(0, 255)}.${dice.int(2, 254)}`;
   const keys: string[] = [];
   const callerAt = (t: number): Caller => {
-    const index = Math.floor((t - start) / (5 * MINUTE));
+    const index = Math.floor((t - start) / (3 * MINUTE));
     while (keys.length <= index) keys.push(sessionKey(dice));
     return {
       userIdentity: consoleSession(world.ctx.account, user.userName, user.userId, keys[index] as string, start - 2 * MINUTE),
@@ -143,7 +143,7 @@ export function consoleSessionSweep(stage: Stage): StagedAttack {
   };
   const log = new AttackLog(stage.trail);
   const t = listPages(log, stage, callerAt(start), start, 4, 1_100);
-  sweep(log, stage, callerAt, t + 4_000, 1500, 125);
+  sweep(log, stage, callerAt, t + 4_000, 1800, 250);
   return { attack: log.truth('bulk', 'contain'), keyInventory: [] };
 }
 

@@ -36,8 +36,8 @@ export function newHireFirstDay(stage: Stage): BenignFocus {
   ls('results/');
   ls('results/2026/');
   for (let i = 0; i < 10; i++) {
-    if (i === 4) ls(dice.pick(world.results).split('/').slice(0, 3).join('/') + '/');
-    if (i === 7) ls(dice.pick(world.results).split('/').slice(0, 4).join('/') + '/');
+    if (i % 3 === 1 || i === 9) ls(dice.pick(world.results).split('/').slice(0, 2 + (i % 2)).join('/') + '/');
+    if (i === 8) trail.emit(step(20, 60), developerCaller(world, hire, ip, 's3api.head-object'), { eventName: 'HeadObject', bucket, key: dice.pick(world.results) });
     const key = dice.pick(world.results);
     trail.emit(step(30, 110), developerCaller(world, hire, ip, 's3.cp'), { eventName: 'GetObject', bucket, key, bytesOut: objectSize(dice, key) });
   }

@@ -27,7 +27,7 @@ export const SCENARIOS: Readonly<Record<string, ScenarioDefinition>> = {
   'familiar-key-new-network-and-tool': { title: 'developer key from abroad with rclone', expected: 'contain', day: WEDNESDAY, stage: familiarKeyNewContext },
   'role-ransomware-itemized': { title: 'CI role: versions listed, 8 DeleteObjects ×1,000 (per-object records)', expected: 'contain', day: WEDNESDAY, stage: (s) => roleRansomware(s, true) },
   'role-ransomware-unitemized': { title: 'CI role: versions listed, 8 DeleteObjects ×1,000 (batch records only)', expected: 'contain', day: WEDNESDAY, stage: (s) => roleRansomware(s, false) },
-  'console-session-sweep': { title: 'hijacked console session: CloudShell list + sweep, key renewed every 5 min', expected: 'contain', day: WEDNESDAY, stage: consoleSessionSweep },
+  'console-session-sweep': { title: 'hijacked console session: CloudShell list + sweep, key renewed every 3 min', expected: 'contain', day: WEDNESDAY, stage: consoleSessionSweep },
   'slow-exfiltration': { title: 'unfamiliar key: 1 report per 20–60 s for 10 h', expected: 'page', day: WEDNESDAY, stage: slowExfiltration },
   'presigned-url-downloads': { title: 'patients opening presigned links (browsers, many IPs)', expected: 'none', day: WEDNESDAY, stage: presignedBurst },
   'month-end-surge': { title: 'month-end export of 2,500 reports', expected: 'none', day: '2026-11-30', stage: monthEndSurge },

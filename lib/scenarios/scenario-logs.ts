@@ -71,5 +71,5 @@ function writeNewestFirst(records: readonly TrailRecord[], root: string): string
 
 function writeLogFile(path: string, records: readonly TrailRecord[]): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, gzipSync(JSON.stringify({ Records: records })));
+  writeFileSync(path, gzipSync(JSON.stringify({ Records: records }), { level: 1 }));
 }
