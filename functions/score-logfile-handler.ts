@@ -2,20 +2,40 @@ import type { NormalizeOptions } from '../lib/domain/cloudtrail-record.ts';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
+import { hashUncompressed } from '../lib/aws/cloudtrail-digests.ts';
+import { checkLogFile, type DigestCheck } from '../lib/domain/digest.ts';
+import { placeTrailObject, type TrailLayout } from '../lib/domain/trail-layout.ts';
 import { createDetector, type Detector } from '../lib/engine/score-engine.ts';
 import type { IncidentNotifier } from '../lib/engine/responder-dispatch.ts';
 import { scoreLogFile } from '../lib/engine/score-pipeline.ts';
 import type { DetectorStore } from '../lib/store/store.ts';
 import { logDispatchError, logIncidentChanges, publishBatchMetrics } from './batch-telemetry.ts';
 
-/** The object an S3 notification names; the three fields together are the idempotency key. */
+/** The object an S3 notification names; the fields together are the idempotency key. */
 export interface LogFileObject {
   bucket: string;
   key: string;
+  /** The ETag, or for a file a digest vouched for, `sha256:` and its uncompressed hash. */
   etag: string;
+  /** Whether a CloudTrail digest vouched for the file; absent without `trust` (every file trusted). */
+  evidence?: 'verified' | 'unverified';
+}
+
+/**
+ * Which log files are CloudTrail's: only objects in the trail's layout are read, and a log file is
+ * evidence enough to contain only once a CloudTrail digest, signed with CloudTrail's key, lists it
+ * with the hash of its content. Until then it is scored by an unverified detector (its store view
+ * keeps counts to itself; its contain-level scores page "unverified evidence").
+ */
+export interface LogFileTrust {
+  layout: TrailLayout;
+  /** Reads and validates a digest object (signature, public key by fingerprint, original location). */
+  readDigest(object: { bucket: string; key: string; region: string }): Promise<DigestCheck | { ok: false; reason: string }>;
+  /** A detector for one log file not vouched for yet. */
+  createUnverifiedDetector(): Pick<Detector, 'processBatch' | 'flush'>;
 }
 
 /** Reads an object's bytes; `undefined` when it no longer exists. */
@@ -43,6 +63,8 @@ export interface ScoreLogFileHandlerDependencies {
   protectedBuckets?: readonly string[];
   /** Hands new and escalated incidents to the contain function; without it nothing is contained or paged. */
   notify?: IncidentNotifier;
+  /** Digest validation and the trail's layout; without it every log file is trusted and digests are skipped. */
+  trust?: LogFileTrust;
   /** Makes a notification delivered twice score its file once; absent in unit tests. */
   idempotency?: { persistenceStore: BasePersistenceLayer; expiresAfterSeconds?: number };
   logger?: Logger;
@@ -88,16 +110,16 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
   const batchWindowMs = deps.batchWindowMs ?? 10_000;
 
   // `createdAt` (the notification's eventTime) stays out of the idempotency key, the first argument.
-  const scoreObject = async (object: LogFileObject, createdAt?: number): Promise<LogFileSummary> => {
+  const scoreObject = async (object: LogFileObject, createdAt?: number, content?: Uint8Array): Promise<LogFileSummary> => {
     const source = `s3://${object.bucket}/${object.key}`;
-    const data = await deps.readObject(object);
+    const data = content ?? (await deps.readObject(object));
     if (data === undefined) {
       logger.warn('log file gone before it was read', { source });
       return { records: 0, events: 0, rejected: 0, batches: 0, incidents: 0, missing: true };
     }
     const writesBefore = store.writes;
     const scored = await scoreLogFile(data, source, {
-      detector,
+      detector: object.evidence === 'unverified' && deps.trust !== undefined ? deps.trust.createUnverifiedDetector() : detector,
       batchWindowMs,
       deliveredAt: createdAt,
       protectedBuckets: deps.protectedBuckets,
@@ -108,7 +130,7 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
     if (report.rejectedTotal > 0) logger.warn('log file has damaged content', { source, rejected: report.rejected });
     logIncidentChanges(logger, scored.changes);
     for (const error of scored.dispatchErrors) logDispatchError(logger, error);
-    logger.info('log file scored', { source, intake: report.toJSON(), batches: scored.batches });
+    logger.info('log file scored', { source, evidence: object.evidence, intake: report.toJSON(), batches: scored.batches });
     publishBatchMetrics(metrics, {
       report,
       verdicts: scored.verdicts,
@@ -132,6 +154,33 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
       ? scoreObject
       : makeIdempotent(scoreObject, { persistenceStore: deps.idempotency.persistenceStore, config: idempotencyConfig });
 
+  /**
+   * A digest CloudTrail signed: each log file it lists in this bucket and layout is read, hashed
+   * and, when the hash is the listed one, scored as verified evidence (once per file and hash).
+   */
+  const scoreVouchedFor = async (trust: LogFileTrust, digest: LogFileObject, region: string): Promise<void> => {
+    const check = await trust.readDigest({ bucket: digest.bucket, key: digest.key, region });
+    if (!check.ok) {
+      logger.warn('digest not valid: its log files stay unverified', { key: digest.key, reason: check.reason });
+      metrics.singleMetric().addDimension('reason', check.reason).addMetric('DigestsRejected', MetricUnit.Count, 1);
+      return;
+    }
+    for (const file of check.digest.logFiles) {
+      const placed = placeTrailObject(file.s3Object, trust.layout);
+      if (file.s3Bucket !== digest.bucket || placed.kind !== 'log-file') continue;
+      const content = await deps.readObject({ bucket: file.s3Bucket, key: file.s3Object, etag: '' });
+      if (content === undefined) continue;
+      const hash = await hashUncompressed(content);
+      const verdict = checkLogFile(check.digest, file.s3Bucket, file.s3Object, hash);
+      if (verdict !== 'verified') {
+        logger.warn('log file differs from what its digest lists', { key: file.s3Object, reason: verdict });
+        metrics.singleMetric().addDimension('reason', verdict).addMetric('LogFilesRejected', MetricUnit.Count, 1);
+        continue;
+      }
+      await scoreOnce({ bucket: file.s3Bucket, key: file.s3Object, etag: `sha256:${hash}`, evidence: 'verified' }, undefined, content);
+    }
+  };
+
   return async (event, context) => {
     if (context !== undefined) {
       logger.addContext(context);
@@ -143,11 +192,21 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
         key: decodeS3Key(record.s3.object.key),
         etag: record.s3.object.eTag ?? '',
       };
-      if (isDigest(object.key)) {
-        logger.debug('digest file skipped', { key: object.key });
+      const createdAt = Date.parse(record.eventTime) || undefined;
+      if (deps.trust === undefined) {
+        if (isDigest(object.key)) logger.debug('digest file skipped', { key: object.key });
+        else await scoreOnce(object, createdAt);
         continue;
       }
-      await scoreOnce(object, Date.parse(record.eventTime) || undefined);
+      const placed = placeTrailObject(object.key, deps.trust.layout);
+      if (placed.kind === 'outside') {
+        logger.warn('object outside the trail layout ignored', { key: object.key, reason: placed.reason });
+        metrics.singleMetric().addDimension('reason', placed.reason).addMetric('LogFilesRejected', MetricUnit.Count, 1);
+      } else if (placed.kind === 'digest') {
+        await scoreVouchedFor(deps.trust, object, placed.region);
+      } else {
+        await scoreOnce({ ...object, evidence: 'unverified' }, createdAt);
+      }
     }
   };
 }

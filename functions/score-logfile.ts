@@ -3,12 +3,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { loadLogFileConfig } from '../lib/config.ts';
 import { makeS3ObjectReader, makeScoreLogFileHandler } from './score-logfile-handler.ts';
-import { createScoringRuntime } from './wiring.ts';
+import { createLogFileTrust, createScoringRuntime } from './wiring.ts';
 
 const config = loadLogFileConfig();
 
+const runtime = createScoringRuntime(config, 'score-logfile');
+
 export const handler = makeScoreLogFileHandler({
-  ...createScoringRuntime(config, 'score-logfile'),
+  ...runtime,
+  trust: createLogFileTrust(config, runtime.store),
   batchWindowMs: config.logFileBatchWindowMs,
   readObject: makeS3ObjectReader(new S3Client({ region: config.region })),
   idempotency: {

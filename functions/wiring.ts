@@ -3,7 +3,12 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { ContainConfig, InventoryConfig, KeysentryConfig, ScoreConfig, TuneConfig } from '../lib/config.ts';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { ContainConfig, InventoryConfig, KeysentryConfig, LogFileConfig, ScoreConfig, TuneConfig } from '../lib/config.ts';
+import { cloudTrailPublicKeys, readVerifiedDigest } from '../lib/aws/cloudtrail-digests.ts';
+import { unverifiedView } from '../lib/store/unverified-view.ts';
+import type { DetectorStore } from '../lib/store/store.ts';
+import type { LogFileTrust } from './score-logfile-handler.ts';
 import { createIamClient } from '../lib/aws/containment.ts';
 import { CallerCache } from '../lib/domain/cloudtrail-record.ts';
 import { createDetector } from '../lib/engine/score-engine.ts';
@@ -51,6 +56,35 @@ export function createScoringRuntime(config: ScoreConfig, functionName: string) 
     }),
     ...createTelemetry(config, functionName),
     now: Date.now,
+  };
+}
+
+/**
+ * What the log-file function needs to tell CloudTrail's log files from anything else in the
+ * bucket: the trail's layout, digest validation (S3 and `cloudtrail:ListPublicKeys` in each
+ * digest's region), and a detector for files no digest vouched for yet, which sees the store
+ * through `unverifiedView` and never contains.
+ */
+export function createLogFileTrust(
+  config: LogFileConfig,
+  store: DetectorStore,
+  clients: { s3?: S3Client; cloudTrail?: (region: string) => CloudTrailClient } = {},
+): LogFileTrust {
+  const s3 = clients.s3 ?? new S3Client({ region: config.region });
+  const byRegion = new Map<string, CloudTrailClient>();
+  const clientFor =
+    clients.cloudTrail ??
+    ((region: string): CloudTrailClient => {
+      let client = byRegion.get(region);
+      if (client === undefined) byRegion.set(region, (client = new CloudTrailClient({ region, maxAttempts: 5 })));
+      return client;
+    });
+  const publicKeys = cloudTrailPublicKeys(clientFor);
+  return {
+    layout: { prefix: config.trailPrefix, accounts: config.trailAccounts, organizationId: config.organizationId },
+    readDigest: (object) => readVerifiedDigest({ s3, publicKeys }, object),
+    createUnverifiedDetector: () =>
+      createDetector({ store: unverifiedView(store), policy: { ...config.policy, unverifiedEvidence: true }, windowMs: config.windowMs }),
   };
 }
 

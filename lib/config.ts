@@ -33,6 +33,8 @@ export interface LogFileConfig extends ScoreConfig {
   trailAccounts: string[];
   /** An organization trail's id: its log files are read under `AWSLogs/<org-id>/<account>/CloudTrail/<region>/…`. */
   organizationId?: string;
+  /** The key prefix of the trail's files, ending in `AWSLogs/` (the trail's own S3 key prefix first, if it has one). */
+  trailPrefix: string;
 }
 
 /** The contain function's configuration: the common one plus the pages topic. */
@@ -190,7 +192,7 @@ export function loadConfig(env: Env = process.env): ScoreConfig {
 /**
  * `loadConfig` for the log-file function, which also needs `IDEMPOTENCY_TABLE`, and reads log files
  * only of `ACCOUNT_ID` and the accounts in `TRAIL_ACCOUNTS` (an organization trail's members, with
- * `ORGANIZATION_ID`).
+ * `ORGANIZATION_ID`), under `TRAIL_PREFIX` (default `AWSLogs/`).
  */
 export function loadLogFileConfig(env: Env = process.env): LogFileConfig {
   const reader = new EnvReader(env);
@@ -202,9 +204,18 @@ export function loadLogFileConfig(env: Env = process.env): LogFileConfig {
   if (organizationId !== undefined && !ORGANIZATION_ID.test(organizationId)) {
     reader.problems.push(`ORGANIZATION_ID="${organizationId}" is not an organization id (o-…)`);
   }
+  const trailPrefix = reader.optional('TRAIL_PREFIX') ?? 'AWSLogs/';
+  if (!trailPrefix.endsWith('AWSLogs/')) reader.problems.push(`TRAIL_PREFIX="${trailPrefix}" does not end in AWSLogs/`);
   reader.done();
   const trailAccounts = [...new Set([...config.policy.accounts, ...listed])];
-  return { ...config, responderFunction, idempotencyTable, trailAccounts, ...(organizationId === undefined ? {} : { organizationId }) };
+  return {
+    ...config,
+    responderFunction,
+    idempotencyTable,
+    trailAccounts,
+    trailPrefix,
+    ...(organizationId === undefined ? {} : { organizationId }),
+  };
 }
 
 /**

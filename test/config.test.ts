@@ -157,6 +157,11 @@ describe('loadLogFileConfig', () => {
   it('reads log files of the deployment account, plus the trail accounts and organization it is given', () => {
     const own = loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem' });
     expect(own.trailAccounts).toEqual(['111122223333']);
+    expect(own.trailPrefix).toBe('AWSLogs/');
+    expect(loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem', TRAIL_PREFIX: 'audit/AWSLogs/' }).trailPrefix).toBe('audit/AWSLogs/');
+    expect(configError(() => loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem', TRAIL_PREFIX: 'logs/' })).message).toContain(
+      'TRAIL_PREFIX="logs/" does not end in AWSLogs/',
+    );
     expect(own.organizationId).toBeUndefined();
     const org = loadLogFileConfig({ ...DEPLOYED, IDEMPOTENCY_TABLE: 'idem', TRAIL_ACCOUNTS: '444455556666', ORGANIZATION_ID: 'o-a1b2c3d4e5' });
     expect(org).toMatchObject({ trailAccounts: ['111122223333', '444455556666'], organizationId: 'o-a1b2c3d4e5' });

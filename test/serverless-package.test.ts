@@ -258,6 +258,13 @@ describe('serverless package: the CloudFormation template', () => {
     ]);
   });
 
+  it('lets score-logfile read CloudTrail\'s public keys, to validate digests, and tells it the trail\'s layout', () => {
+    const actions = statementsOfRole(roleOf(functionId('score-logfile'))).flatMap((statement) => asList(statement.Action));
+    expect(actions.filter((action) => action.startsWith('cloudtrail:'))).toEqual(['cloudtrail:ListPublicKeys']);
+    const variables = (resources[functionId('score-logfile')]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables).toMatchObject({ TRAIL_PREFIX: params.trailPrefix, ACCOUNT_ID: { Ref: 'AWS::AccountId' } });
+  });
+
   it('feeds score from the intake queue in batches that report partial failures', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
     expect(mappings).toHaveLength(1);
