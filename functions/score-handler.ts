@@ -27,7 +27,8 @@ export type ScoreHandler = (event: SQSEvent, context?: Context) => Promise<SQSBa
 /**
  * Builds the `score` handler: an SQS batch of EventBridge envelopes in, `batchItemFailures` out
  * (the event source mapping reports partial failures). Malformed messages are logged and
- * acknowledged; a store failure returns the batch's messages to the queue. SQS redelivery is safe
+ * acknowledged; a transient store failure returns the batch's messages to the queue, any other one
+ * isolates the messages the store refuses (logged as poison) and writes the rest. SQS redelivery is safe
  * without an idempotency table: the window write counts an eventID once. The detector lives as
  * long as the handler (the container), so calm actors' counts wait there for their window to close.
  */
@@ -49,6 +50,17 @@ export function makeScoreHandler(deps: ScoreHandlerDependencies): ScoreHandler {
 
     if (report.rejectedTotal > 0) {
       logger.warn('malformed messages acknowledged, not retried', { rejected: report.rejected, examples: report.examples });
+    }
+    if (scored.poison !== undefined) {
+      // The message itself is gone once acknowledged: its id, the store's reason and its start are kept here.
+      const bodies = new Map(event.Records.map((record) => [record.messageId, record.body]));
+      for (const { messageId, reason } of scored.poison) {
+        logger.error('poison message isolated: the store refuses it, the rest of the batch was written', {
+          messageId,
+          reason,
+          bodyStart: bodies.get(messageId)?.slice(0, 1024),
+        });
+      }
     }
     if (error !== undefined) {
       logger.error('scoring failed; the batch goes back to the queue', {

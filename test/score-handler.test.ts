@@ -129,7 +129,13 @@ class ThrottledStore extends MemoryStore {
   override async addWindow(...args: Parameters<MemoryStore['addWindow']>): ReturnType<MemoryStore['addWindow']> {
     this.calls++;
     if (!this.healthy && this.calls >= this.failFrom) {
-      throw new StoreError('window write failed', { cause: new Error('ProvisionedThroughputExceededException') });
+      // What the SDK throws once its own retries gave up on a throttled table.
+      const throttled = Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: { httpStatusCode: 400 },
+        $retryable: { throttling: true },
+      });
+      throw new StoreError('window write failed', { cause: throttled });
     }
     return super.addWindow(...args);
   }

@@ -3,6 +3,7 @@ import { classifyUserAgent } from './caller-origin.ts';
 import { hash53 } from './hash.ts';
 import { resolveIdentity, type UserIdentityRecord } from './identity.ts';
 import { hashObject } from './window-counter.ts';
+import { checkS3Limits, type LimitViolation } from './record-limits.ts';
 
 /** Why a record was read but not scored: expected traffic that is simply not the detector's. */
 export type SkipReason = 'management-event' | 'non-s3-source' | 'aws-service-call' | 'unsupported-s3-event';
@@ -18,7 +19,8 @@ export type RejectReason =
   | 'missing-eventName'
   | 'missing-eventID'
   | 'missing-userIdentity'
-  | 'unsupported-envelope';
+  | 'unsupported-envelope'
+  | LimitViolation;
 
 export type RecordOutcome =
   | { kind: 'event'; event: AccessEvent }
@@ -137,6 +139,9 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   const userAgent = text(record.userAgent) ?? '';
   const bucket = text(request.bucketName) ?? bucketFromResources(record.resources);
   const objectKey = text(request.key);
+  // Beyond S3's own limits the record is not S3's, and its key or byte count would break the store's writes.
+  const beyondS3 = checkS3Limits({ bucket, objectKey, bytesOut: extra.bytesTransferredOut, bytesIn: extra.bytesTransferredIn });
+  if (beyondS3 !== undefined) return { kind: 'rejected', reason: beyondS3 };
   return {
     kind: 'event',
     event: {

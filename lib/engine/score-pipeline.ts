@@ -4,6 +4,9 @@ import { admitRecord, EventStream, sortByEventTime, type IntakeBatch, type Intak
 import { IntakeReport } from '../intake/intake-report.ts';
 import { decodeLogFile, splitRecords } from '../intake/log-reader.ts';
 import type { IncidentNotifier } from './responder-dispatch.ts';
+import { decidePieceByPiece, type PoisonMessage } from './poison-isolation.ts';
+import { classifyStoreFailure } from '../aws/store-errors.ts';
+import { appendTo } from '../domain/collections.ts';
 
 /** One SQS message as the score function receives it: an EventBridge envelope in its body. */
 export interface QueuedMessage {
@@ -50,6 +53,8 @@ export interface ScoredMessages {
   oldestEventTime?: number;
   /** Why the responder could not be told of the batch's incidents (see `PipelineDependencies.notify`). */
   dispatchError?: unknown;
+  /** Messages the store refused for what they carry: counted as `store-rejected`, acknowledged, not retried. */
+  poison?: PoisonMessage[];
 }
 
 /** The result of one log file. */
@@ -68,19 +73,28 @@ export interface ScoredLogFile {
  * parsed and normalised, the batch's events go to `detector.processBatch(events, now())` at once,
  * and the incidents it opened or changed to `notify`.
  *
- * Two kinds of failure, two answers. A message that is not JSON, or whose record is rejected
- * (damaged, or dated more than 15 minutes after SQS received it) or skipped (not an S3 data event of a protected bucket), can never succeed: it is
- * counted in the report under its reason, with its message id as the example, and acknowledged —
- * retrying it would only carry it to the dead-letter queue. A failure of the store or of AWS is
- * transient: every message that carried an event is returned in `batchItemFailures`, so SQS
- * delivers it again. Redelivery is harmless because the window write counts an eventID once:
- * whatever part of the batch was written before the failure is not counted twice.
+ * Three kinds of failure, three answers. A message that is not JSON, or whose record is rejected
+ * (damaged, beyond S3's limits, or dated more than 15 minutes after SQS received it) or skipped
+ * (not an S3 data event of a protected bucket), can never succeed: it is counted in the report
+ * under its reason, with its message id as the example, and acknowledged — retrying it would only
+ * carry it to the dead-letter queue. A transient failure of the store (throttling, a timeout, a
+ * 5xx; see `classifyStoreFailure`) returns every message that carried an event in
+ * `batchItemFailures`, so SQS delivers it again. Any other store failure is about some message's
+ * content: the batch is decided again piece by piece (`decidePieceByPiece`), the messages the store
+ * refuses alone are poison (counted as `store-rejected`, acknowledged) and the rest are written.
+ * Redelivery and the second pass are harmless because the window write counts an eventID once.
+ *
+ * Not Powertools' `BatchProcessor`: it hands each record to a handler of its own and retries the
+ * records whose handler threw, while a batch here is decided as a whole (one window write per
+ * actor, one decision at its end); the failure is known only for the batch, and finding the
+ * message behind it is the isolation above.
  */
 export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: SqsPipelineDependencies): Promise<ScoredMessages> {
   const report = new IntakeReport();
   const decisionTime = deps.now();
   const admitted: AccessEvent[] = [];
   const carriers: string[] = [];
+  const carriedBy = new Map<string, string[]>();
   for (const message of messages) {
     const source = `sqs:${message.messageId}`;
     let record: unknown;
@@ -95,6 +109,7 @@ export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: 
     if (event === undefined) continue;
     admitted.push(event);
     carriers.push(message.messageId);
+    appendTo(carriedBy, event.eventId, message.messageId);
   }
   // SQS and EventBridge both deliver at least once: a repeat within the batch counts once, and
   // the window write drops the repeats across batches.
@@ -103,20 +118,32 @@ export async function scoreSqsRecords(messages: readonly QueuedMessage[], deps: 
   const oldestEventTime = events[0]?.eventTime;
   if (events.length === 0) return { batchItemFailures: [], report, decisionTime };
   let outcome: BatchOutcome;
+  let retried: string[] = [];
+  let poison: PoisonMessage[] | undefined;
   try {
     outcome = await deps.detector.processBatch(events, decisionTime);
   } catch (error) {
-    return {
-      batchItemFailures: carriers.map((itemIdentifier) => ({ itemIdentifier })),
-      report,
-      decisionTime,
-      error,
-      oldestEventTime,
-    };
+    if (classifyStoreFailure(error) === 'transient') {
+      return { batchItemFailures: carriers.map((itemIdentifier) => ({ itemIdentifier })), report, decisionTime, error, oldestEventTime };
+    }
+    const isolated = await decidePieceByPiece(events, carriedBy, decisionTime, deps.detector);
+    for (const message of isolated.poison) report.count(POISON, `sqs:${message.messageId}`);
+    ({ outcome, retry: retried, poison } = isolated);
   }
   const dispatchError = await dispatch(outcome.changes, deps);
-  return { batchItemFailures: [], report, decisionTime, outcome, oldestEventTime, ...(dispatchError === undefined ? {} : { dispatchError }) };
+  return {
+    batchItemFailures: retried.map((itemIdentifier) => ({ itemIdentifier })),
+    report,
+    decisionTime,
+    outcome,
+    oldestEventTime,
+    ...(poison === undefined || poison.length === 0 ? {} : { poison }),
+    ...(dispatchError === undefined ? {} : { dispatchError }),
+  };
 }
+
+/** The reason a message the store refused for what it carries is counted under. */
+const POISON = 'store-rejected';
 
 /** Tells the responder of a batch's incident changes; returns the failure instead of throwing it. */
 async function dispatch(changes: readonly IncidentChange[], deps: PipelineDependencies): Promise<unknown> {
