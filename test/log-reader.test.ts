@@ -5,7 +5,7 @@ import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
 import { IntakeReport } from '../lib/intake/intake-report.ts';
-import { listLogFiles, readLogRecords, type RawRecord } from '../lib/intake/log-reader.ts';
+import { listLogFiles, readLogFiles, type LogFile } from '../lib/intake/log-reader.ts';
 import {
   cloneRecord,
   EXFILTRATION_LOG,
@@ -45,10 +45,23 @@ async function put(relative: string, content: string | Buffer): Promise<string> 
   return path;
 }
 
-async function readAll(paths: readonly string[], report = new IntakeReport()): Promise<RawRecord[]> {
+interface RawRecord {
+  record: unknown;
+  source: string;
+  location: string;
+}
+
+async function readFrom(files: readonly LogFile[], report: IntakeReport): Promise<RawRecord[]> {
   const records: RawRecord[] = [];
-  for await (const raw of readLogRecords(paths.map((path) => ({ path })), report)) records.push(raw);
+  for await (const batch of readLogFiles(files, report)) {
+    batch.records.forEach((record, index) => records.push({ record, source: batch.source, location: batch.locate(index) }));
+  }
   return records;
+}
+
+/** Reads the given paths as `keysentry replay` does: listed first, folders walked. */
+async function readAll(paths: readonly string[], report = new IntakeReport()): Promise<RawRecord[]> {
+  return readFrom(await listLogFiles(paths, report), report);
 }
 
 /** A deterministic stream of bytes (mulberry32), so a failure can be reproduced. */
@@ -64,19 +77,24 @@ function noise(length: number, seed: number): Buffer {
   return bytes;
 }
 
-describe('readLogRecords on damaged files', () => {
-  it('counts a truncated gzipped log file as truncated-gzip without throwing', async () => {
-    const whole = gzipSync(logFile(Array.from({ length: 300 }, (_, i) => nthGet(i))));
+describe('readLogFiles on damaged files', () => {
+  it('keeps every complete record before the cut of a truncated gzipped log file', async () => {
+    const originals = Array.from({ length: 300 }, (_, i) => nthGet(i));
+    const whole = gzipSync(logFile(originals));
     const path = await put('cut.json.gz', whole.subarray(0, whole.length >> 1));
     const report = new IntakeReport();
+    // What zlib can still inflate of the cut file holds this many whole records.
+    const inflated = gunzipSync(whole.subarray(0, whole.length >> 1), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
+    const complete = originals.filter((record) => inflated.includes(JSON.stringify(record))).length;
 
     const records = await readAll([path], report);
 
-    expect(report.rejected['truncated-gzip']).toBe(1);
+    expect(complete).toBeGreaterThan(100);
+    expect(complete).toBeLessThan(300);
+    expect(records.map((raw) => raw.record)).toEqual(originals.slice(0, complete));
+    expect(report.rejected).toEqual({ 'truncated-gzip': 1, 'truncated-record': 1 });
     expect(report.examples['truncated-gzip']).toEqual([path]);
-    // The first half of `{"Records":[…` is not a JSON document, and has no whole line either.
-    expect(records).toEqual([]);
-    expect(report.rejected['not-json']).toBe(1);
+    expect(report.examples['truncated-record']).toEqual([`${path}:1 #${complete}`]);
   });
 
   it('keeps the complete lines before the cut of a truncated gzipped NDJSON file', async () => {
@@ -170,8 +188,7 @@ describe('readLogRecords on damaged files', () => {
     await unlink(path);
     const report = new IntakeReport();
 
-    const records: RawRecord[] = [];
-    for await (const raw of readLogRecords(files, report)) records.push(raw);
+    const records = await readFrom(files, report);
 
     expect(files.map((file) => file.path)).toEqual([path]);
     expect(records).toEqual([]);
@@ -192,7 +209,7 @@ describe('readLogRecords on damaged files', () => {
   });
 });
 
-describe('readLogRecords on large and unusual content', () => {
+describe('readLogFiles on large and unusual content', () => {
   it('reads every record of a 50 MB log file', async () => {
     const target = 50 * 1024 * 1024;
     const parts: string[] = [];
@@ -273,18 +290,29 @@ describe('listLogFiles', () => {
     return { log, digestPath };
   }
 
-  it('skips digest files under CloudTrail-Digest/ and other files in a folder walk', async () => {
+  it('leaves CloudTrail-Digest/ out of a folder walk and skips files that are not logs by their content', async () => {
     const { log } = await layTrail();
+    const readme = join(dir, account, 'CloudTrail/us-east-1/2026/10/05/README.txt');
+    const report = new IntakeReport();
 
-    expect((await listLogFiles([dir])).map((file) => file.path)).toEqual([log]);
+    const files = await listLogFiles([dir], report);
+    const records = await readFrom(files, report);
+
+    expect(files.map((file) => file.path)).toEqual([readme, log]);
+    expect(records.map((raw) => raw.record)).toEqual([getObject]);
+    expect(report.skipped).toEqual({ 'not-a-log-file': 1 });
+    expect(report.rejectedTotal).toBe(0);
   });
 
-  it('reads a digest file when it is named explicitly', async () => {
+  it('skips a digest file named explicitly as a digest, not as a damaged record', async () => {
     const { digestPath } = await layTrail();
-    const files = await listLogFiles([digestPath]);
+    const report = new IntakeReport();
+    const files = await listLogFiles([digestPath], report);
 
     expect(files.map((file) => file.path)).toEqual([digestPath]);
-    expect((await readAll([digestPath])).map((raw) => raw.record)).toEqual([digest]);
+    expect(await readFrom(files, report)).toEqual([]);
+    expect(report.skipped).toEqual({ 'cloudtrail-digest': 1 });
+    expect(report.rejectedTotal).toBe(0);
   });
 
   it('walks the CloudTrail-Digest folder when it is named explicitly', async () => {
@@ -320,7 +348,7 @@ describe('listLogFiles', () => {
     const content = logFile([getObject]);
     const path = await put('one.json', content);
 
-    expect(await listLogFiles([path])).toEqual([{ path, bytes: Buffer.byteLength(content) }]);
+    expect(await listLogFiles([path])).toEqual([{ path, bytes: Buffer.byteLength(content), explicit: true }]);
   });
 
   it('throws a named error for a path that does not exist', async () => {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLogs, type ReplayResult } from '../lib/engine/replay.ts';
 import { simulateScenario } from '../lib/simulator/index.ts';
@@ -14,6 +14,7 @@ let result: ReplayResult;
 let clean: ReplayResult;
 const UNICODE_KEYS = ['検診/山田太郎/結果.pdf', 'résumé/Zoë 🩺.pdf', 'عربى/ملف.pdf', 'e\u0301\u0301/x.pdf', `long/${'k'.repeat(1019)}`];
 let bigFileRecords = 0;
+let salvagedRecords = 0;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'keysentry-hostile-'));
@@ -31,8 +32,12 @@ beforeAll(async () => {
         r.eventTime = at(i % 3600);
       }),
     );
-  const full = gzipSync(JSON.stringify({ Records: records(200, 'cut') }));
+  const cut = records(200, 'cut');
+  const full = gzipSync(JSON.stringify({ Records: cut }));
   await writeFile(join(logs, 'truncated.json.gz'), full.subarray(0, full.length >> 1));
+  // The whole records zlib can still inflate before the cut.
+  const inflated = gunzipSync(full.subarray(0, full.length >> 1), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
+  salvagedRecords = cut.filter((record) => inflated.includes(JSON.stringify(record))).length;
   await writeFile(join(logs, 'not-json.json'), 'this is not a CloudTrail log\n\u0000\u0001binary\n');
   const raw = loadRecords().find((r) => r.eventName === 'GetObject');
   await writeFile(join(logs, 'logstash-copy.jsonl'), `${JSON.stringify(raw)}\n`);
@@ -59,12 +64,15 @@ afterAll(async () => {
 
 describe('replay over damaged and extreme input', () => {
   it('finishes and counts each problem under its reason', () => {
-    // The cut gzip is counted twice: as a truncated file, and as text that is no longer JSON.
-    expect(result.summary.rejected).toEqual({ 'truncated-gzip': 1, 'not-json': 2, 'missing-eventTime': 1 });
+    // The cut gzip is counted twice: as a truncated file, and for the record the cut fell into.
+    expect(result.summary.rejected).toEqual({ 'truncated-gzip': 1, 'truncated-record': 1, 'missing-eventTime': 1 });
     expect(result.summary.rejectedExamples['truncated-gzip']?.[0]).toContain('truncated.json.gz');
+    // Found in a folder, a file that does not start like JSON is not a log file.
+    expect(result.summary.skipped['not-a-log-file']).toBe(1);
   });
 
-  it('scores every readable record: the clean logs, the Unicode keys and the 50 MB file', () => {
-    expect(result.summary.events).toBe(clean.summary.events + UNICODE_KEYS.length + bigFileRecords);
+  it('scores every readable record: the clean logs, the records before the cut, the Unicode keys and the 50 MB file', () => {
+    expect(salvagedRecords).toBeGreaterThan(0);
+    expect(result.summary.events).toBe(clean.summary.events + salvagedRecords + UNICODE_KEYS.length + bigFileRecords);
   });
 });

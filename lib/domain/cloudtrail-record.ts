@@ -6,7 +6,21 @@ import { hashObject } from './window-counter.ts';
 import { checkS3Limits, type LimitViolation } from './record-limits.ts';
 
 /** Why a record was read but not scored: expected traffic that is simply not the detector's. */
-export type SkipReason = 'management-event' | 'non-s3-source' | 'aws-service-call' | 'unsupported-s3-event';
+export type SkipReason =
+  | 'management-event'
+  | 'non-s3-source'
+  | 'aws-service-call'
+  | 'unsupported-s3-event'
+  | 'insight-event'
+  | 'console-sign-in'
+  | 'aws-service-event';
+
+/** EventBridge detail-types CloudTrail sends besides API calls: none is an S3 data event. */
+const SKIPPED_DETAIL_TYPES: Readonly<Record<string, SkipReason>> = {
+  'AWS Console Sign In via CloudTrail': 'console-sign-in',
+  'AWS Service Event via CloudTrail': 'aws-service-event',
+  'AWS Insight via CloudTrail': 'insight-event',
+};
 
 /** Why a record could not be used: damaged or unknown input, counted and reported. */
 export type RejectReason =
@@ -89,12 +103,20 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   if (!isObject(input)) return { kind: 'rejected', reason: 'not-an-object' };
   let record = input;
   if ('detail-type' in input || ('detail' in input && 'source' in input)) {
-    if (input['detail-type'] !== 'AWS API Call via CloudTrail' || !isObject(input.detail)) {
+    const detailType = input['detail-type'];
+    if (typeof detailType === 'string' && Object.hasOwn(SKIPPED_DETAIL_TYPES, detailType)) {
+      return { kind: 'skipped', reason: SKIPPED_DETAIL_TYPES[detailType] as SkipReason };
+    }
+    if (detailType !== 'AWS API Call via CloudTrail' || !isObject(input.detail)) {
       return { kind: 'rejected', reason: 'unsupported-envelope' };
     }
     record = input.detail;
   }
 
+  // Insights records (CloudTrail-Insight/ files) describe unusual call rates and carry no caller.
+  if (record.eventCategory === 'Insight' || record.eventType === 'AwsCloudTrailInsight') {
+    return { kind: 'skipped', reason: 'insight-event' };
+  }
   const eventVersion = text(record.eventVersion);
   if (!eventVersion) return { kind: 'rejected', reason: 'missing-eventVersion' };
   if (!eventVersion.startsWith('1.')) return { kind: 'rejected', reason: 'unknown-eventVersion' };

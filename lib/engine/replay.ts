@@ -1,10 +1,10 @@
 import type { AccessEvent, IdentityType } from '../domain/access-event.ts';
 import { CallerCache, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './score-engine.ts';
-import { admitRecord, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
+import { admitOutcome, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
 import type { Incident } from '../domain/incident.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
-import { listLogFiles, readLogFiles } from '../intake/log-reader.ts';
+import { listLogFiles, readLogOutcomes } from '../intake/log-reader.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { Policy } from '../domain/policy.ts';
 import { ReorderBuffer } from '../intake/reorder-buffer.ts';
@@ -30,6 +30,8 @@ export interface ReplayOptions {
   normalize?: NormalizeOptions;
   /** Only events on these buckets are scored, as the Lambdas' `protectedBuckets`; empty or absent: every bucket. */
   protectedBuckets?: readonly string[];
+  /** Threads that read and parse the log files while this one scores (default 0: none); the result is the same. */
+  workers?: number;
   store?: DetectorStore;
   onProgress?: (progress: { bytesDone: number; bytesTotal: number; events: number }) => void;
   /** Called for each incident change as it happens (in event time). */
@@ -113,7 +115,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const buffer = new ReorderBuffer<AccessEvent>(options.reorderMs ?? 15 * 60_000);
 
   const intake = { normalize: { ...options.normalize, callerCache: new CallerCache() }, protectedBuckets: options.protectedBuckets };
-  const files = await listLogFiles(options.paths);
+  const files = await listLogFiles(options.paths, report);
   const bytesTotal = files.reduce((total, file) => total + file.bytes, 0);
   let bytesDone = 0;
   const sizes = new Map(files.map((file) => [file.path, file.bytes]));
@@ -175,9 +177,9 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     bytesDone += sizes.get(path) ?? 0;
     options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
   };
-  for await (const { records, source } of readLogFiles(files, report, onFile)) {
-    for (const record of records) {
-      const event = admitRecord(record, source, report, intake);
+  for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: intake.normalize, onFile })) {
+    for (const [index, outcome] of batch.outcomes.entries()) {
+      const event = admitOutcome(outcome, () => batch.locate(index), report, intake);
       if (event === undefined) continue;
       if (origin === undefined) {
         origin = Math.floor(event.eventTime / DAY_MS) * DAY_MS;

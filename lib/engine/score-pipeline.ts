@@ -2,7 +2,7 @@ import type { AccessEvent } from '../domain/access-event.ts';
 import type { ActorVerdict, BatchOutcome, Detector, IncidentChange } from './score-engine.ts';
 import { admitRecord, EventStream, sortByEventTime, type IntakeBatch, type IntakeOptions } from '../intake/event-intake.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
-import { decodeLogFile, splitRecords } from '../intake/log-reader.ts';
+import { readLogContent } from '../intake/log-reader.ts';
 import type { IncidentNotifier } from './responder-dispatch.ts';
 import { decidePieceByPiece, type PoisonMessage } from './poison-isolation.ts';
 import { classifyStoreFailure } from '../aws/store-errors.ts';
@@ -168,12 +168,12 @@ async function dispatch(changes: readonly IncidentChange[], deps: PipelineDepend
 export async function scoreLogFile(content: string | Uint8Array, source: string, deps: LogFilePipelineDependencies): Promise<ScoredLogFile> {
   const report = new IntakeReport();
   const result: ScoredLogFile = { report, batches: 0, verdicts: [], changes: [], dispatchErrors: [] };
-  const text = typeof content === 'string' ? content : decodeLogFile(content, source, report);
-  if (text === undefined) return result;
   const admitted: AccessEvent[] = [];
-  for (const { record } of splitRecords(text, source, report)) {
-    const event = admitRecord(record, source, report, deps, deps.deliveredAt);
-    if (event !== undefined) admitted.push(event);
+  for await (const batch of readLogContent(content, source, report)) {
+    batch.records.forEach((record, index) => {
+      const event = admitRecord(record, batch.locate(index), report, deps, deps.deliveredAt);
+      if (event !== undefined) admitted.push(event);
+    });
   }
   sortByEventTime(admitted);
   result.oldestEventTime = admitted[0]?.eventTime;

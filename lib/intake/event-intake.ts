@@ -1,5 +1,5 @@
 import type { AccessEvent } from '../domain/access-event.ts';
-import { normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
+import { normalizeRecord, type NormalizeOptions, type RecordOutcome } from '../domain/cloudtrail-record.ts';
 import { EventDeduplicator } from './event-deduplicator.ts';
 import type { IntakeReport } from './intake-report.ts';
 
@@ -39,10 +39,24 @@ export function admitRecord(
   options: IntakeOptions,
   deliveredAt?: number,
 ): AccessEvent | undefined {
+  return admitOutcome(normalizeRecord(record, options.normalize), source, report, options, deliveredAt);
+}
+
+/**
+ * {@link admitRecord} for a record the log reader has already normalised (on a reader thread);
+ * `source` may be a function, called only when the record is counted as rejected.
+ */
+export function admitOutcome(
+  outcome: RecordOutcome,
+  source: string | (() => string),
+  report: IntakeReport,
+  options: IntakeOptions,
+  deliveredAt?: number,
+): AccessEvent | undefined {
   report.records++;
-  const outcome = normalizeRecord(record, options.normalize);
+  const where = (): string => (typeof source === 'string' ? source : source());
   if (outcome.kind === 'rejected') {
-    report.count(outcome.reason, source);
+    report.count(outcome.reason, where());
     return undefined;
   }
   if (outcome.kind === 'skipped') {
@@ -56,7 +70,7 @@ export function admitRecord(
     return undefined;
   }
   if (deliveredAt !== undefined && event.eventTime > deliveredAt + MAX_FUTURE_MS) {
-    report.count(IMPLAUSIBLE_TIME, source);
+    report.count(IMPLAUSIBLE_TIME, where());
     return undefined;
   }
   return event;

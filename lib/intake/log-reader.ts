@@ -1,47 +1,77 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { normalizeRecord, CallerCache, type NormalizeOptions, type RecordOutcome } from '../domain/cloudtrail-record.ts';
 import { InputError } from '../domain/errors.ts';
+import {
+  closeLogSource,
+  locateRecord,
+  openLogSource,
+  readLogSource,
+  type FileItem,
+  type LogReadOptions,
+  type LogSource,
+  type OpeningSource,
+} from './log-file-reader.ts';
+import { readOutcomesInWorkers } from './log-reader-pool.ts';
+import type { LogBatch, LogFile, OutcomeBatch, ReadProblems } from './read-types.ts';
 
-/** Why a whole file could not be read. */
-export type FileRejectReason = 'unreadable-file' | 'truncated-gzip' | 'corrupt-gzip' | 'not-json' | 'bad-json-line';
+export { locateRecord, type LogReadOptions } from './log-file-reader.ts';
+export type { LogBatch, LogFile, OutcomeBatch, ReadProblems } from './read-types.ts';
 
-/** One raw record and where it came from. */
-export interface RawRecord {
-  record: unknown;
-  source: string;
+export interface ReadOutcomesOptions {
+  /**
+   * Threads that read, gunzip, parse and normalise files while the caller scores (default 0: all in
+   * the caller's thread). Batches come back in file order whatever the count, so the same input
+   * gives the same outcomes in the same order.
+   */
+  workers?: number;
+  normalize?: NormalizeOptions;
+  read?: LogReadOptions;
+  /** Called as each file's turn comes, in order. */
+  onFile?: (path: string) => void;
 }
 
-/** What the reader could not use, by reason, with the first few places it happened. */
-export interface ReadProblems {
-  count(reason: string, source: string): void;
-}
-
-const LOG_FILE = /\.(json|jsonl|ndjson)(\.gz)?$/i;
 const CLOUDTRAIL_STAMP = /_(\d{8}T\d{4}Z)_/;
 
 /**
- * Lists the log files under the given files and folders (walked recursively), in delivery
- * order: CloudTrail file names carry their delivery time, other names sort by path. Digest files
- * (`CloudTrail-Digest/`) hold signatures, not events, and are left out; a path given explicitly is
- * always read.
+ * Lists the files under the given files and folders (walked recursively, symbolic links followed
+ * once), in delivery order: CloudTrail file names carry their delivery time, other names sort by
+ * path. Which files hold records is decided by their content when they are read, not by their
+ * name; only digest folders (`CloudTrail-Digest/`, signatures, not events) are left out of a walk.
+ * A path named explicitly that does not exist throws; a folder that cannot be read or a symbolic
+ * link that loops inside the walk is counted with its path (`unreadable-folder`, `symlink-loop`,
+ * `unreadable-file`) and the walk goes on.
  */
-export async function listLogFiles(paths: readonly string[]): Promise<Array<{ path: string; bytes: number }>> {
-  const found: Array<{ path: string; bytes: number }> = [];
+export async function listLogFiles(paths: readonly string[], problems?: ReadProblems): Promise<LogFile[]> {
+  const found: LogFile[] = [];
+  const visited = new Set<string>();
+  const report = (reason: string, path: string, error: unknown): void => {
+    if (problems === undefined) throw new InputError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    problems.count(reason, path);
+  };
   const walk = async (path: string, explicit: boolean): Promise<void> => {
     let info;
     try {
       info = await stat(path);
     } catch (error) {
-      throw new InputError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+      if (explicit) throw new InputError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+      return report((error as NodeJS.ErrnoException).code === 'ELOOP' ? 'symlink-loop' : 'unreadable-file', path, error);
     }
-    if (info.isDirectory()) {
-      if (!explicit && basename(path) === 'CloudTrail-Digest') return;
-      const entries = await readdir(path);
-      for (const entry of entries) await walk(join(path, entry), false);
-    } else if (explicit || LOG_FILE.test(path)) {
-      found.push({ path, bytes: info.size });
+    if (!info.isDirectory()) {
+      if (info.isFile()) found.push(explicit ? { path, bytes: info.size, explicit } : { path, bytes: info.size });
+      return;
     }
+    if (!explicit && basename(path) === 'CloudTrail-Digest') return;
+    const real = await realpath(path).catch(() => path);
+    if (visited.has(real)) return report('symlink-loop', path, new Error('folder already walked (symbolic link loop)'));
+    visited.add(real);
+    let entries: string[];
+    try {
+      entries = await readdir(path);
+    } catch (error) {
+      return report('unreadable-folder', path, error);
+    }
+    for (const entry of entries.sort()) await walk(join(path, entry), false);
   };
   for (const path of paths) await walk(path, true);
   const sortKey = (path: string): string => `${CLOUDTRAIL_STAMP.exec(basename(path))?.[1] ?? ''}\u0000${path}`;
@@ -51,121 +81,78 @@ export async function listLogFiles(paths: readonly string[]): Promise<Array<{ pa
     .map(({ file }) => file);
 }
 
-/**
- * The text of a log file's bytes, gunzipped when they are gzip. A damaged gzip is counted under
- * `truncated-gzip` or `corrupt-gzip`; of a truncated one, the text up to the cut is returned.
- */
-export function decodeLogFile(bytes: Uint8Array, path: string, problems: ReadProblems): string | undefined {
-  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (!(data[0] === 0x1f && data[1] === 0x8b)) return data.toString('utf8');
-  try {
-    return gunzipSync(data).toString('utf8');
-  } catch (error) {
-    const truncated = (error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
-    problems.count(truncated ? 'truncated-gzip' : 'corrupt-gzip', path);
-    if (!truncated) return undefined;
-    // A file cut short still holds whole records up to the cut; keep what can be read.
-    try {
-      return gunzipSync(data, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
-    } catch {
-      return undefined;
-    }
+/** Hands one of a file's problems or skips to `problems`. */
+export function applyItem(item: FileItem, problems: ReadProblems): void {
+  if (item.kind === 'count') problems.count(item.reason, item.location);
+  else if (item.kind === 'skip') problems.skip(item.reason);
+}
+
+const locator =
+  (source: string, lines: readonly number[], members: readonly number[]) =>
+  (index: number): string =>
+    locateRecord(source, lines[index] ?? -1, members[index] ?? -1);
+
+async function* batchesOf(input: LogSource | OpeningSource, source: string, explicit: boolean, problems: ReadProblems, options?: LogReadOptions): AsyncGenerator<LogBatch> {
+  for await (const item of readLogSource(input, source, explicit, options)) {
+    if (item.kind === 'batch') yield { source, records: item.records, locate: locator(source, item.lines, item.members) };
+    else applyItem(item, problems);
   }
 }
 
 /**
- * Splits one file's text into records: a CloudTrail log file (`{"Records":[…]}`), a JSON array
- * of records, a single record or EventBridge envelope, or NDJSON (one record per line). Lines that
- * are not JSON objects are counted one by one; a file with no readable line at all is counted once.
- */
-export function* splitRecords(text: string, source: string, problems: ReadProblems): Generator<RawRecord> {
-  for (const record of parseLogText(text, source, problems)) yield { record, source };
-}
-
-/** {@link splitRecords} as one array: a log file's `Records` array is returned as parsed, uncopied. */
-export function parseLogText(text: string, source: string, problems: ReadProblems): unknown[] {
-  const start = text.search(/\S/);
-  if (start < 0) return [];
-  const first = text[start];
-  if (first === '{' || first === '[') {
-    let parsed: unknown;
-    let whole = true;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      whole = false;
-    }
-    if (whole) {
-      return Array.isArray(parsed)
-        ? parsed
-        : typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { Records?: unknown }).Records)
-          ? (parsed as { Records: unknown[] }).Records
-          : [parsed];
-    }
-  }
-  const records: unknown[] = [];
-  let bad = 0;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const record = parseObjectLine(line);
-    if (record === undefined) bad++;
-    else records.push(record);
-  }
-  if (records.length === 0) problems.count('not-json', source);
-  else for (let i = 0; i < bad; i++) problems.count('bad-json-line', source);
-  return records;
-}
-
-/**
- * A line of text or random bytes can happen to be valid JSON (`7`, `null`, `"x"`): only an object
- * is a record, so anything else counts as a bad line and a file of noise stays `not-json`.
- */
-function parseObjectLine(line: string): object | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Streams the given log files one at a time, each as the array of its records, so a month of
- * logs is never held in memory. Unreadable, truncated or non-JSON input is counted under its
- * reason and skipped; whatever part of a damaged file can be read is still returned.
+ * Streams the given log files one at a time, a batch of records at a time, so neither a month of
+ * logs nor one huge file is ever held in memory. Every shape of CloudTrail input is read (see
+ * {@link readLogSource}); unreadable, truncated or non-JSON input is counted under its reason
+ * and place, and whatever part of a damaged file can be read is still returned.
  */
 export async function* readLogFiles(
-  files: ReadonlyArray<{ path: string }>,
+  files: readonly LogFile[] | ReadonlyArray<{ path: string; explicit?: boolean }>,
   problems: ReadProblems,
   onFile?: (path: string) => void,
-): AsyncGenerator<{ source: string; records: unknown[] }> {
-  // Read one file ahead: the disk works while the previous file's records are scored.
-  const load = (index: number): Promise<Buffer | undefined> | undefined => {
-    const file = files[index];
-    return file === undefined ? undefined : readFile(file.path).catch(() => undefined);
-  };
-  let next = load(0);
-  for (let index = 0; index < files.length; index++) {
-    const path = (files[index] as { path: string }).path;
-    const data = await next;
-    next = load(index + 1);
-    onFile?.(path);
-    if (data === undefined) {
-      problems.count('unreadable-file', path);
-      continue;
-    }
-    const text = decodeLogFile(data, path, problems);
-    if (text !== undefined) yield { source: path, records: parseLogText(text, path, problems) };
+  options?: LogReadOptions,
+): AsyncGenerator<LogBatch> {
+  for (const { file, source } of openedAhead(files, options)) {
+    onFile?.(file.path);
+    yield* batchesOf(source, file.path, file.explicit ?? false, problems, options);
   }
 }
 
-/** {@link readLogFiles}, one record at a time with its source. */
-export async function* readLogRecords(
-  files: ReadonlyArray<{ path: string }>,
-  problems: ReadProblems,
-  onFile?: (path: string) => void,
-): AsyncGenerator<RawRecord> {
-  for await (const { source, records } of readLogFiles(files, problems, onFile)) {
-    for (const record of records) yield { record, source };
+/** The files in order, each opened while the one before it is read. */
+function* openedAhead<F extends { path: string }>(files: readonly F[], options?: LogReadOptions): Generator<{ file: F; source: OpeningSource }> {
+  let next = files.length > 0 ? openLogSource({ path: (files[0] as F).path }, options) : undefined;
+  try {
+    for (let index = 0; index < files.length; index++) {
+      const source = next as OpeningSource;
+      next = index + 1 < files.length ? openLogSource({ path: (files[index + 1] as F).path }, options) : undefined;
+      yield { file: files[index] as F, source };
+    }
+  } finally {
+    closeLogSource(next);
+  }
+}
+
+/** {@link readLogFiles} over bytes already in memory (an S3 object), read whatever their content. */
+export function readLogContent(content: Uint8Array | string, source: string, problems: ReadProblems, options?: LogReadOptions): AsyncGenerator<LogBatch> {
+  return batchesOf({ bytes: content }, source, true, problems, options);
+}
+
+/**
+ * {@link readLogFiles} with every record validated and normalised (`normalizeRecord`). With
+ * `workers` > 0 the files are read, gunzipped, parsed and normalised on worker threads, several
+ * files at once, and handed back in file order with the same outcomes as on one thread, so the
+ * caller's thread is left to score.
+ */
+export async function* readLogOutcomes(files: readonly LogFile[], problems: ReadProblems, options: ReadOutcomesOptions = {}): AsyncGenerator<OutcomeBatch> {
+  const workers = options.workers ?? 0;
+  if (workers > 0) {
+    yield* readOutcomesInWorkers(files, problems, { ...options, workers });
+    return;
+  }
+  const normalize = { ...options.normalize, callerCache: options.normalize?.callerCache ?? new CallerCache() };
+  for (const { file, source } of openedAhead(files, options.read)) {
+    options.onFile?.(file.path);
+    for await (const batch of batchesOf(source, file.path, file.explicit ?? false, problems, options.read)) {
+      yield { source: batch.source, outcomes: batch.records.map((record) => normalizeRecord(record, normalize)), locate: batch.locate };
+    }
   }
 }
