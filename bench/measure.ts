@@ -1,35 +1,57 @@
 // One measurement of the benchmark, run in its own process so that its peak RSS is its own.
-// Usage: tsx bench/measure.ts baseline|replay DIR
+// Usage: tsx bench/measure.ts baseline DIR | replay DIR WORKERS
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import { replayLogs } from '../lib/engine/replay.ts';
 import { listLogFiles } from '../lib/intake/log-reader.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
-import { replayLogs } from '../lib/engine/replay.ts';
 
-const [mode, dir] = process.argv.slice(2);
+const [mode, dir, workerArg] = process.argv.slice(2);
 if ((mode !== 'baseline' && mode !== 'replay') || dir === undefined) {
-  console.error('usage: measure.ts baseline|replay DIR');
+  console.error('usage: measure.ts baseline DIR | replay DIR WORKERS');
   process.exit(2);
 }
 
+/** What one measurement prints, as one JSON line. */
+export interface Measurement {
+  mode: string;
+  workers: number;
+  records: number;
+  events: number;
+  incidents: number;
+  writes: number;
+  writeUnits: number | null;
+  readUnits: number | null;
+  rejected: Record<string, number>;
+  elapsedMs: number;
+  cpuMs: number;
+  maxRssMb: number;
+}
+
 const started = performance.now();
-let records = 0;
-let events = 0;
-let writes = 0;
-let incidents = 0;
+const cpuBefore = process.cpuUsage();
+const result: Measurement = { mode, workers: 0, records: 0, events: 0, incidents: 0, writes: 0, writeUnits: null, readUnits: null, rejected: {}, elapsedMs: 0, cpuMs: 0, maxRssMb: 0 };
 if (mode === 'baseline') {
-  // The floor no reader can beat: decompress and parse every file, nothing else.
+  // The floor a one-thread reader cannot beat: read, decompress and parse every file, nothing else.
   for (const file of await listLogFiles([dir])) {
-    const parsed = JSON.parse(gunzipSync(await readFile(file.path)).toString('utf8')) as { Records: unknown[] };
-    records += parsed.Records.length;
+    const parsed = JSON.parse(gunzipSync(await readFile(file.path)).toString('utf8')) as { Records?: unknown[] };
+    result.records += parsed.Records?.length ?? 0;
   }
 } else {
   const store = new MemoryStore();
-  const result = await replayLogs({ paths: [dir], store });
-  records = result.summary.records;
-  events = result.summary.events;
-  incidents = result.summary.incidents;
-  writes = store.writes;
+  result.workers = Number(workerArg ?? 0);
+  const replay = await replayLogs({ paths: [dir], store, workers: result.workers });
+  result.records = replay.summary.records;
+  result.events = replay.summary.events;
+  result.incidents = replay.summary.incidents;
+  result.rejected = replay.summary.rejected;
+  result.writes = store.writes;
+  const units = store as { writeUnits?: number; readUnits?: number };
+  result.writeUnits = units.writeUnits ?? null;
+  result.readUnits = units.readUnits ?? null;
 }
-const elapsedMs = performance.now() - started;
-console.log(JSON.stringify({ mode, records, events, incidents, writes, elapsedMs, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+const cpu = process.cpuUsage(cpuBefore);
+result.elapsedMs = performance.now() - started;
+result.cpuMs = (cpu.user + cpu.system) / 1000;
+result.maxRssMb = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify(result));

@@ -1,52 +1,94 @@
-// npm run bench: replay throughput against a bare gunzip + JSON.parse pass over the same files,
-// measured side by side (alternating, in separate processes) in one run; plus the store write
-// budget on a benign month and on the breach.
+// npm run bench: on two differently shaped worlds, replay throughput on one thread and with
+// reader threads against a bare gunzip + JSON.parse pass over the same files, measured side by
+// side (alternating, each in its own process) in one run; peak RSS on each world, on one 200 MB
+// log file and on a decompression bomb; the store's writes and write units per 1,000 events;
+// and what that costs per million events.
+// BENCH_SCALE, BENCH_DAYS (the simulated world), BENCH_WORLD2_SCALE, BENCH_WORLD2_DAYS,
+// BENCH_ROUNDS and BENCH_WORKERS scale it down while iterating.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 import { simulateScenario, type ScenarioName } from '../lib/simulator/index.ts';
+import { costPerMillion, PRICES } from './cost-model.ts';
+import type { Measurement } from './measure.ts';
+import { writeSecondWorld } from './second-world.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 20);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
+const WORLD2_SCALE = Number(process.env.BENCH_WORLD2_SCALE ?? 2);
+const WORLD2_DAYS = Number(process.env.BENCH_WORLD2_DAYS ?? 7);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-interface Measurement {
-  mode: string;
-  records: number;
-  events: number;
-  incidents: number;
-  writes: number;
-  elapsedMs: number;
-  maxRssMb: number;
-}
-
-async function dataset(scenario: ScenarioName, days: number, scale: number): Promise<string> {
-  const dir = join(tmpdir(), `keysentry-bench-${scenario}-${days}d-x${scale}`);
-  if (!existsSync(join(dir, 'manifest.json'))) {
-    const started = performance.now();
-    const manifest = await simulateScenario(scenario, dir, { days, scale });
-    console.log(`simulated ${scenario}: ${manifest.records.toLocaleString('en-US')} records in ${manifest.files} files (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  }
-  return join(dir, 'AWSLogs');
-}
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const MB = 1024 * 1024;
 
 /**
- * The node flags of the installed command (its `#!/usr/bin/env -S node …` line): both sides of
- * the comparison run with them, so the replay is measured as users run it and the baseline on
- * the same terms.
+ * The node flags of the installed command (its `#!/usr/bin/env -S node …` line): every side of
+ * the comparison runs with them, so the replay is measured as users run it.
  */
 const COMMAND_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(join(import.meta.dirname, '../bin/keysentry.mjs'), 'utf8'))?.[1] ?? '')
   .trim()
   .split(/\s+/)
   .filter(Boolean);
 
-function measure(mode: 'baseline' | 'replay', dir: string): Measurement {
-  const output = execFileSync(process.execPath, [...COMMAND_FLAGS, '--import', 'tsx', join(import.meta.dirname, 'measure.ts'), mode, dir], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
+function measure(args: string[]): Measurement {
+  const output = execFileSync(process.execPath, [...COMMAND_FLAGS, '--import', 'tsx', join(import.meta.dirname, 'measure.ts'), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(output.trim().split('\n').pop() as string) as Measurement;
+}
+
+async function simulated(scenario: ScenarioName, days: number, scale: number): Promise<string> {
+  const dir = join(tmpdir(), `keysentry-bench-${scenario}-${days}d-x${scale}`);
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    const manifest = await simulateScenario(scenario, dir, { days, scale });
+    console.log(`simulated ${scenario}: ${manifest.records.toLocaleString('en-US')} records in ${manifest.files.toLocaleString('en-US')} files`);
+  }
+  return join(dir, 'AWSLogs');
+}
+
+async function secondWorld(): Promise<string> {
+  const dir = join(tmpdir(), `keysentry-bench-imaging-${WORLD2_DAYS}d-x${WORLD2_SCALE}`);
+  if (!existsSync(join(dir, 'done'))) {
+    const world = await writeSecondWorld(dir, { days: WORLD2_DAYS, scale: WORLD2_SCALE });
+    await writeFile(join(dir, 'done'), '');
+    console.log(`wrote the imaging world: ${world.records.toLocaleString('en-US')} records in ${world.files.toLocaleString('en-US')} files`);
+  }
+  return join(dir, 'AWSLogs');
+}
+
+/** One gzipped log file whose text is 200 MB: 100,000+ distinct reads from one world's records. */
+async function bigLogFile(source: string): Promise<string> {
+  const path = join(tmpdir(), 'keysentry-bench-200mb', 'big.json.gz');
+  if (existsSync(path)) return path;
+  await mkdir(join(tmpdir(), 'keysentry-bench-200mb'), { recursive: true });
+  const { readLogFiles, listLogFiles } = await import('../lib/intake/log-reader.ts');
+  const templates: unknown[] = [];
+  const ignore = { count: () => undefined, skip: () => undefined };
+  for await (const batch of readLogFiles((await listLogFiles([source])).slice(0, 5), ignore)) templates.push(...batch.records);
+  async function* text(): AsyncGenerator<string> {
+    yield '{"Records":[';
+    let size = 0;
+    for (let i = 0; size < 200 * MB; i++) {
+      const record = { ...(templates[i % templates.length] as Record<string, unknown>), eventID: `big-${i}` };
+      const part = `${i === 0 ? '' : ','}${JSON.stringify(record)}`;
+      size += part.length;
+      yield part;
+    }
+    yield ']}';
+  }
+  await pipeline(text, createGzip(), createWriteStream(path));
+  return path;
+}
+
+/** A 600 MB text of spaces behind one record, in about 600 KB of gzip members. */
+async function bomb(): Promise<string> {
+  const path = join(tmpdir(), 'keysentry-bench-bomb', 'bomb.json.gz');
+  await mkdir(join(tmpdir(), 'keysentry-bench-bomb'), { recursive: true });
+  const padding = gzipSync(Buffer.alloc(16 * MB, 0x20), { level: 9 });
+  await writeFile(path, Buffer.concat([gzipSync('{"Records":['), ...Array.from({ length: 600 / 16 }, () => padding), gzipSync(']}')]));
+  return path;
 }
 
 const median = (values: number[]): number => {
@@ -54,31 +96,74 @@ const median = (values: number[]): number => {
   const middle = sorted.length / 2;
   return Number.isInteger(middle) ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2 : (sorted[Math.floor(middle)] as number);
 };
+const rate = (count: number, ms: number): string => Math.round(count / (ms / 1000)).toLocaleString('en-US');
 
-const dir = await dataset('benign', DAYS, SCALE);
-console.log(`node flags of the keysentry command, used on both sides: ${COMMAND_FLAGS.join(' ') || '(none)'}`);
-const ratios: number[] = [];
-const replays: Measurement[] = [];
-for (let round = 1; round <= ROUNDS; round++) {
-  const baseline = measure('baseline', dir);
-  const replay = measure('replay', dir);
-  replays.push(replay);
-  const ratio = baseline.elapsedMs / replay.elapsedMs;
-  ratios.push(ratio);
-  console.log(
-    `round ${round}: gunzip+JSON.parse ${Math.round(baseline.records / (baseline.elapsedMs / 1000)).toLocaleString('en-US')} records/s (${baseline.maxRssMb.toFixed(0)} MB) | ` +
-      `replay ${Math.round(replay.records / (replay.elapsedMs / 1000)).toLocaleString('en-US')} records/s, ` +
-      `${Math.round(replay.events / (replay.elapsedMs / 1000)).toLocaleString('en-US')} events/s (${replay.maxRssMb.toFixed(0)} MB peak RSS) | ratio ${ratio.toFixed(2)}`,
-  );
+/** Rounds of baseline, one-thread replay and threaded replay over one world; returns the one-thread replays. */
+function compare(name: string, dir: string): Measurement[] {
+  console.log(`\n${name}`);
+  const ratios: Record<string, number[]> = { single: [], threaded: [] };
+  const singles: Measurement[] = [];
+  const rss: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const baseline = measure(['baseline', dir]);
+    const single = measure(['replay', dir, '0']);
+    const threaded = measure(['replay', dir, String(WORKERS)]);
+    singles.push(single);
+    ratios.single?.push(baseline.elapsedMs / single.elapsedMs);
+    ratios.threaded?.push(baseline.elapsedMs / threaded.elapsedMs);
+    rss.push(single.maxRssMb, threaded.maxRssMb);
+    console.log(
+      `  round ${round}: gunzip+JSON.parse ${rate(baseline.records, baseline.elapsedMs)} records/s | ` +
+        `replay 1 thread ${rate(single.records, single.elapsedMs)} records/s (${single.maxRssMb.toFixed(0)} MB), ratio ${(baseline.elapsedMs / single.elapsedMs).toFixed(2)} | ` +
+        `replay + ${WORKERS} reader threads ${rate(threaded.records, threaded.elapsedMs)} records/s (${threaded.maxRssMb.toFixed(0)} MB), ratio ${(baseline.elapsedMs / threaded.elapsedMs).toFixed(2)}` +
+        (threaded.incidents === single.incidents && threaded.events === single.events ? '' : ' — DIFFERENT RESULT'),
+    );
+  }
+  const last = singles[singles.length - 1] as Measurement;
+  console.log(`  ${last.records.toLocaleString('en-US')} records, ${last.events.toLocaleString('en-US')} S3 data events, ${last.incidents} incidents`);
+  console.log(`  ratio to gunzip + JSON.parse, median: 1 thread ${median(ratios.single ?? []).toFixed(2)}, with ${WORKERS} reader threads ${median(ratios.threaded ?? []).toFixed(2)} (goal ≥ 0.8; stretch ≥ 1.2)`);
+  console.log(`  peak RSS of replay: ${Math.max(...rss).toFixed(0)} MB (goal ≤ 256 MB)`);
+  return singles;
 }
-const last = replays[replays.length - 1] as Measurement;
-console.log(`\nbenign ${DAYS} days ×${SCALE}: ${last.records.toLocaleString('en-US')} records, ${last.events.toLocaleString('en-US')} S3 data events replayed, ${last.incidents} incidents`);
-console.log(`throughput ratio replay / (gunzip + JSON.parse): median ${median(ratios).toFixed(2)} (goal ≥ 0.5)`);
-console.log(`peak RSS of replay: ${Math.max(...replays.map((r) => r.maxRssMb)).toFixed(0)} MB (goal ≤ 512 MB)`);
 
-console.log('\nstore writes per 1,000 events (as the DynamoDB store makes them):');
-const budgetRuns: Array<[ScenarioName, number, number]> = [['benign', 30, 1], ['breach', 21, 1]];
-for (const [scenario, days, scale] of budgetRuns) {
-  const run = measure('replay', await dataset(scenario, days, scale));
-  console.log(`  ${scenario} ${days} days ×${scale}: ${run.writes.toLocaleString('en-US')} writes for ${run.events.toLocaleString('en-US')} events = ${((1000 * run.writes) / run.events).toFixed(1)} per 1,000 (goal ≤ 25 on benign traffic)`);
+console.log(`node flags of the keysentry command, used on every side: ${COMMAND_FLAGS.join(' ') || '(none)'}`);
+const simulatedDir = await simulated('benign', DAYS, SCALE);
+const imagingDir = await secondWorld();
+compare(`simulate benign ${DAYS} days ×${SCALE}`, simulatedDir);
+const imaging = compare(`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE} (hourly task-role sessions, presigned downloads, nightly exports, files of 800–1,000 records)`, imagingDir);
+
+console.log('\nextreme files');
+const big = await bigLogFile(imagingDir);
+for (const workers of [0, WORKERS]) {
+  const run = measure(['replay', big, String(workers)]);
+  console.log(`  one ${(statSync(big).size / MB).toFixed(0)} MB gzip file of 200 MB text, ${workers} reader threads: ${run.records.toLocaleString('en-US')} records, peak RSS ${run.maxRssMb.toFixed(0)} MB (goal ≤ 256 MB)`);
+}
+const bombPath = await bomb();
+const blown = measure(['replay', bombPath, '0']);
+console.log(`  a ${(statSync(bombPath).size / 1024).toFixed(0)} KB gzip that inflates to 600 MB: rejected ${JSON.stringify(blown.rejected)}, peak RSS ${blown.maxRssMb.toFixed(0)} MB (goal < 300 MB)`);
+
+console.log('\nstore writes and write units per 1,000 events (as DynamoDB bills them):');
+const budget: Array<[string, Measurement]> = [
+  ['benign 30 days ×1', measure(['replay', await simulated('benign', 30, 1), '0'])],
+  ['breach 21 days ×1', measure(['replay', await simulated('breach', 21, 1), '0'])],
+  [`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE}`, imaging[imaging.length - 1] as Measurement],
+];
+for (const [name, run] of budget) {
+  const perThousand = (n: number | null): string => (n === null ? 'n/a' : ((1000 * n) / run.events).toFixed(1));
+  console.log(`  ${name}: ${perThousand(run.writes)} writes, ${perThousand(run.writeUnits)} write units, ${perThousand(run.readUnits)} read units (goal ≤ 25 write units on benign traffic)`);
+}
+
+console.log('\ndollars per million S3 data events (us-east-1 list prices, see bench/cost-model.ts):');
+for (const [name, run] of budget) {
+  const lines = costPerMillion({
+    writesPerEvent: run.writes / run.events,
+    writeUnitsPerEvent: (run.writeUnits ?? run.writes) / run.events,
+    readUnitsPerEvent: (run.readUnits ?? 0) / run.events,
+    cpuMsPerEvent: run.cpuMs / run.events,
+    recordsPerFile: 900,
+  });
+  const total = lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0);
+  const withoutQueue = total - (lines.find((line) => line.item === 'SQS requests')?.dollarsPerMillion ?? 0);
+  console.log(`  ${name}: ${lines.map((line) => `${line.item} $${line.dollarsPerMillion.toFixed(4)}`).join(', ')}`);
+  console.log(`    all-in $${total.toFixed(3)} (log files only, without the near-real-time queue: $${withoutQueue.toFixed(3)}; goal ≤ $0.05) — GuardDuty S3 Protection $${(1e6 * PRICES.guardDutyS3Event).toFixed(2)}; the trail's data events themselves $${(1e6 * PRICES.cloudTrailDataEvent).toFixed(2)}`);
 }
