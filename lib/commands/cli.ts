@@ -46,6 +46,7 @@ Replay options:
   --protected-buckets a,b     score only these buckets' events, as the deployment's protectedBuckets
   --dry-run                   page "would have contained" instead of containing
   --include-service-calls     also score calls AWS services make themselves
+  --workers N                 read, gunzip and parse on N threads while one scores (default 0)
   --store memory|dynamodb     where windows, baselines and incidents live (default memory)
   --table PREFIX              with dynamodb: tables PREFIX-windows and PREFIX-state
   --endpoint URL --region R   with dynamodb: an emulator or another region
@@ -70,6 +71,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
       'protected-buckets': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'include-service-calls': { type: 'boolean', default: false },
+      workers: { type: 'string', default: '0' },
       store: { type: 'string', default: 'memory' },
       table: { type: 'string' },
       endpoint: { type: 'string' },
@@ -95,6 +97,8 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     if (names.length > 0) throw new UsageError(`--protect: "${names[0]}" is not a user or role ARN or an access key id`);
     policy.protectedPrincipals = values.protect;
   }
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 16) throw new UsageError(`--workers: "${values.workers}" is not a thread count 0–16`);
   const progress = makeProgress(io, !values.json || io.stderr.isTTY === true);
   const result = await replayLogs({
     paths: positionals,
@@ -105,6 +109,7 @@ async function runReplay(args: string[], io: CliIo): Promise<number> {
     normalize: { includeServiceCalls: values['include-service-calls'] },
     protectedBuckets: values['protected-buckets']?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
     onProgress: progress.update,
+    workers,
     store,
   });
   progress.done();

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { InputError } from '../domain/errors.ts';
@@ -8,6 +8,10 @@ import type { LogFile, OutcomeBatch, ReadProblems } from './read-types.ts';
 import type { OutcomeItem, WorkerMessage } from './log-reader-protocol.ts';
 
 type Item = Extract<WorkerMessage, { type: 'item' }>['item'];
+/** Files a thread holds at once: the one it reads and the next, opened ahead. */
+const FILES_PER_THREAD = 2;
+/** Files read ahead of the one being consumed, per thread: small files keep the threads busy. */
+const LOOKAHEAD_PER_THREAD = 8;
 const DONE = Symbol('done');
 
 /** The messages of one file, taken in order by the scoring thread. */
@@ -36,17 +40,41 @@ class FileQueue {
   }
 }
 
+/** A reader thread's garbage is a parsed batch at a time: a small young generation keeps its RSS low. */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
+
 /**
- * A worker running log-reader-worker. From TypeScript sources (tsx, vitest) the thread first
- * registers tsx itself: loader hooks registered in the main thread do not reach worker threads.
+ * A worker running log-reader-worker. Built JavaScript runs the file beside this one. From the
+ * TypeScript sources (tsx, vitest) the worker is bundled once with esbuild and run from memory:
+ * loader hooks registered in the main thread do not reach worker threads, and registering tsx in
+ * each thread would cost each a loader thread of its own. Without esbuild (a production install),
+ * each thread registers tsx itself.
  */
 function startWorker(settings: { normalize?: NormalizeOptions; read?: LogReadOptions }): Worker {
-  const url = new URL(import.meta.url.endsWith('.ts') ? './log-reader-worker.ts' : './log-reader-worker.js', import.meta.url);
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: settings });
-  // The package's ESM entry (its `import` condition), next to the CommonJS one require resolves.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: settings });
+  const options = { workerData: settings, resourceLimits: THREAD_LIMITS };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./log-reader-worker.js', import.meta.url), options);
+  const source = new URL('./log-reader-worker.ts', import.meta.url);
+  const bundled = bundleWorker(fileURLToPath(source));
+  if (bundled !== undefined) return new Worker(bundled, { ...options, eval: true });
+  const tsx = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`, { ...options, eval: true });
+}
+
+const require = createRequire(import.meta.url);
+let bundle: string | undefined | null;
+
+/** The worker and what it imports as one CommonJS script, or undefined without esbuild. */
+function bundleWorker(entry: string): string | undefined {
+  if (bundle === undefined) {
+    try {
+      const esbuild = require('esbuild') as typeof import('esbuild');
+      const built = esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+      bundle = built.outputFiles[0]?.text ?? null;
+    } catch {
+      bundle = null;
+    }
+  }
+  return bundle ?? undefined;
 }
 
 /** Options a thread can receive: the caller's cache stays in the caller's thread. */
@@ -60,9 +88,9 @@ function threadSettings(normalize: NormalizeOptions | undefined, read: LogReadOp
 }
 
 /**
- * Reads, gunzips, parses and normalises files on `workers` threads, each taking the next file as
- * it finishes one, at most two files per thread ahead of the file being consumed, and each at
- * most a few batches ahead (credits): memory stays bounded however fast the threads are. Batches
+ * Reads, gunzips, parses and normalises files on `workers` threads, each taking the next file
+ * as it finishes one, at most eight files per thread ahead of the file being consumed, and each
+ * at most a few batches ahead (credits): memory stays bounded however fast the threads are. Batches
  * and problems are handed on in file order, so the outcome does not depend on the thread count.
  */
 export async function* readOutcomesInWorkers(
@@ -75,12 +103,18 @@ export async function* readOutcomesInWorkers(
   const workers = Array.from({ length: count }, () => startWorker(settings));
   const queues = new Map<number, FileQueue>();
   const owner = new Map<number, Worker>();
-  const idle = [...workers];
+  const inFlight = new Map<Worker, number>(workers.map((worker) => [worker, 0]));
   let assigned = 0;
   let consuming = 0;
+  // The least busy thread takes the next file; each holds at most two (one read, one opening).
+  const leastBusy = (): Worker | undefined => {
+    let best: Worker | undefined;
+    for (const [worker, files] of inFlight) if (files < FILES_PER_THREAD && (best === undefined || files < (inFlight.get(best) as number))) best = worker;
+    return best;
+  };
   const assign = (): void => {
-    while (idle.length > 0 && assigned < files.length && assigned < consuming + 2 * count) {
-      const worker = idle.shift() as Worker;
+    for (let worker = leastBusy(); worker !== undefined && assigned < files.length && assigned < consuming + LOOKAHEAD_PER_THREAD * count; worker = leastBusy()) {
+      inFlight.set(worker, (inFlight.get(worker) as number) + 1);
       const file = files[assigned] as LogFile;
       queues.set(assigned, new FileQueue());
       owner.set(assigned, worker);
@@ -98,7 +132,7 @@ export async function* readOutcomesInWorkers(
       else if (message.type === 'failed') failAll(new InputError(`reader thread failed: ${message.message}`));
       else {
         queue?.push(DONE);
-        idle.push(worker);
+        inFlight.set(worker, (inFlight.get(worker) as number) - 1);
         assign();
       }
     });
@@ -113,6 +147,9 @@ export async function* readOutcomesInWorkers(
       for (let item = await queue.take(); item !== DONE; item = await queue.take()) {
         if (item.kind === 'outcomes') {
           owner.get(consuming)?.postMessage({ type: 'credit', id: consuming });
+          // The caller's awaits resolve at once (an in-memory store): without a turn of the event
+          // loop now and then, the threads' messages wait and the threads sit idle.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           yield outcomeBatch(file.path, item);
         } else if (item.kind === 'count') problems.count(item.reason, item.location);
         else problems.skip(item.reason);

@@ -3,7 +3,7 @@
 // thread that scores them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CallerCache, normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
-import { readLogSource, type LogReadOptions } from './log-file-reader.ts';
+import { openLogSource, readLogSource, type LogReadOptions, type OpeningSource } from './log-file-reader.ts';
 import { CREDITS, type ReadRequest, type WorkerMessage } from './log-reader-protocol.ts';
 
 const port = parentPort;
@@ -12,6 +12,7 @@ const settings = workerData as { normalize?: NormalizeOptions; read?: LogReadOpt
 const normalize: NormalizeOptions = { ...settings.normalize, callerCache: new CallerCache() };
 
 const requests: ReadRequest[] = [];
+const opening = new Map<number, OpeningSource>();
 const outstanding = new Map<number, number>();
 let wake: (() => void) | undefined;
 let busy = false;
@@ -22,9 +23,9 @@ async function waitForCredit(id: number): Promise<void> {
   while ((outstanding.get(id) ?? 0) >= CREDITS) await new Promise<void>((resolve) => (wake = resolve));
 }
 
-async function readFile(request: ReadRequest): Promise<void> {
+async function readFile(request: ReadRequest, source: OpeningSource): Promise<void> {
   outstanding.set(request.id, 0);
-  for await (const item of readLogSource({ path: request.path }, request.path, request.explicit, settings.read)) {
+  for await (const item of readLogSource(source, request.path, request.explicit, settings.read)) {
     if (item.kind !== 'batch') {
       post({ type: 'item', id: request.id, item });
       continue;
@@ -42,7 +43,11 @@ async function drain(): Promise<void> {
   if (busy) return;
   busy = true;
   try {
-    for (let request = requests.shift(); request !== undefined; request = requests.shift()) await readFile(request);
+    for (let request = requests.shift(); request !== undefined; request = requests.shift()) {
+      const source = opening.get(request.id) as OpeningSource;
+      opening.delete(request.id);
+      await readFile(request, source);
+    }
   } finally {
     busy = false;
   }
@@ -54,6 +59,8 @@ port.on('message', (message: { type: 'read' } & ReadRequest | { type: 'credit'; 
     wake?.();
     return;
   }
+  // Opened at once: a file given while another is read is on its way by the time its turn comes.
+  opening.set(message.id, openLogSource({ path: message.path }, settings.read));
   requests.push(message);
   drain().catch((error: unknown) => post({ type: 'failed', id: message.id, message: String((error as Error)?.stack ?? error) }));
 });

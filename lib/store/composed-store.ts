@@ -43,6 +43,16 @@ export class ComposedStore implements DetectorStore {
     return this.counter.writes;
   }
 
+  /** Write units consumed so far, as DynamoDB bills them. */
+  get writeUnits(): number {
+    return this.counter.writeUnits;
+  }
+
+  /** Read units consumed so far. */
+  get readUnits(): number {
+    return this.counter.readUnits;
+  }
+
   addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'> {
     return this.windows.addWindow(delta, eventIds, expectedRevision);
   }

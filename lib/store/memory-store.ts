@@ -1,13 +1,28 @@
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from '../domain/baseline.ts';
 import type { Incident } from '../domain/incident.ts';
 import { ComposedStore } from './composed-store.ts';
+import { itemBytes, readUnits, windowItemBytes, writeUnits } from './item-size.ts';
 import type { BaselineStore, IncidentStore, StoredWindow, TuningState, TuningStore, WindowStore } from './store.ts';
 import type { TunedFields, TuningRun, TuningRunSummary } from '../domain/tuning-run.ts';
 import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from '../domain/window-counter.ts';
 
-/** The write count the four in-memory stores share, counted as the DynamoDB store would make them. */
+/**
+ * The write count the four in-memory stores share, counted as the DynamoDB store would make them,
+ * with the write and read units DynamoDB would bill for them (from the items' sizes).
+ */
 interface WriteCounter {
   writes: number;
+  writeUnits: number;
+  readUnits: number;
+}
+
+/** The incident transaction's second item, the actor's pointer to its incident: well under 1 KB. */
+const POINTER_BYTES = 120;
+
+/** Counts one write of an item that was `before` bytes and is `after` bytes (0: absent). */
+function countWrite(counter: WriteCounter, before: number, after: number, transactional = false): void {
+  counter.writes++;
+  counter.writeUnits += writeUnits(before, after) * (transactional ? 2 : 1);
 }
 
 /** Windows in memory, their older sets compacted away as replay moves on. */
@@ -16,6 +31,8 @@ class MemoryWindowStore implements WindowStore {
   /** Windows in the order they were created, for compaction. */
   private readonly compactionQueue: StoredWindow[] = [];
   private newestWindow = Number.NEGATIVE_INFINITY;
+  /** Each stored window's item size at its last write: the "before" of the next one. */
+  private readonly itemSizes = new WeakMap<StoredWindow, number>();
 
   constructor(
     private readonly counter: WriteCounter,
@@ -38,7 +55,9 @@ class MemoryWindowStore implements WindowStore {
     mergeWindowStats(stored, delta);
     for (const id of eventIds) if (stored.eventIds.size < SET_CAPS.eventIds) stored.eventIds.add(id);
     stored.revision++;
-    this.counter.writes++;
+    const after = windowItemBytes(stored);
+    countWrite(this.counter, this.itemSizes.get(stored) ?? 0, after);
+    this.itemSizes.set(stored, after);
     if (delta.window > this.newestWindow) {
       this.newestWindow = delta.window;
       this.compactOlderThan(delta.window - this.keepSetsForWindows);
@@ -63,10 +82,15 @@ class MemoryWindowStore implements WindowStore {
     const byWindow = this.windows.get(actor);
     if (byWindow === undefined) return [];
     const found: StoredWindow[] = [];
+    let bytes = 0;
     for (let window = fromWindow; window <= toWindow; window++) {
       const stats = byWindow.get(window);
-      if (stats !== undefined) found.push(stats);
+      if (stats === undefined) continue;
+      found.push(stats);
+      bytes += this.itemSizes.get(stats) ?? 0;
     }
+    // One strongly consistent Query: its items' total size, per 4 KB.
+    this.counter.readUnits += readUnits(bytes);
     return found;
   }
 
@@ -91,6 +115,8 @@ class MemoryWindowStore implements WindowStore {
 /** Baselines in memory, handed out as stored (a single process needs no copies). */
 class MemoryBaselineStore implements BaselineStore {
   private readonly baselines = new Map<string, Baseline>();
+  /** Each baseline's item size at its last write. */
+  private readonly itemSizes = new Map<string, number>();
 
   constructor(private readonly counter: WriteCounter) {}
 
@@ -98,7 +124,11 @@ class MemoryBaselineStore implements BaselineStore {
     const found = new Map<string, Baseline>();
     for (const id of ids) {
       const baseline = this.baselines.get(id);
-      if (baseline !== undefined) found.set(id, baseline);
+      if (baseline === undefined) continue;
+      found.set(id, baseline);
+      // BatchGetItem, eventually consistent: half a unit per item per 4 KB. The DynamoDB store's
+      // per-container cache reads fewer: this is the bound.
+      this.counter.readUnits += readUnits(this.itemSizes.get(id) ?? 0) / 2;
     }
     return found;
   }
@@ -107,8 +137,14 @@ class MemoryBaselineStore implements BaselineStore {
     for (const sighting of sightings) {
       const { baseline, changed } = applySighting(this.baselines.get(sighting.id), sighting);
       this.baselines.set(sighting.id, baseline);
-      if (changed) this.counter.writes++;
+      if (changed) this.countWrite(baseline);
     }
+  }
+
+  private countWrite(baseline: Baseline): void {
+    const after = itemBytes({ ...baseline, pk: baseline.id, sk: '-', revision: 1 });
+    countWrite(this.counter, this.itemSizes.get(baseline.id) ?? 0, after);
+    this.itemSizes.set(baseline.id, after);
   }
 
   async setVolumeBaselines(volumes: ReadonlyMap<string, VolumeBaseline>): Promise<void> {
@@ -130,19 +166,23 @@ class MemoryBaselineStore implements BaselineStore {
       else baseline.volume = structuredClone(volume);
       if (vouchedAt === undefined) delete baseline.vouchedAt;
       else baseline.vouchedAt = vouchedAt;
-      this.counter.writes++;
+      this.countWrite(baseline);
     }
   }
 
   async deleteBaselines(ids: readonly string[]): Promise<void> {
-    for (const id of ids) if (this.baselines.delete(id)) this.counter.writes++;
+    for (const id of ids) {
+      if (!this.baselines.delete(id)) continue;
+      countWrite(this.counter, this.itemSizes.get(id) ?? 0, 0);
+      this.itemSizes.delete(id);
+    }
   }
 
   async restoreBaselines(baselines: readonly Baseline[]): Promise<void> {
     for (const baseline of baselines) {
       if (this.baselines.has(baseline.id)) continue;
       this.baselines.set(baseline.id, structuredClone(baseline));
-      this.counter.writes++;
+      this.countWrite(baseline);
     }
   }
 }
@@ -166,7 +206,7 @@ class MemoryTuningStore implements TuningStore {
 
   async saveTuningRun(run: TuningRun): Promise<void> {
     this.tuningRuns.set(run.version, structuredClone(run));
-    this.counter.writes++;
+    countWrite(this.counter, 0, itemBytes(run));
   }
 
   async getTuningRun(version: number): Promise<TuningRun | undefined> {
@@ -199,7 +239,9 @@ class MemoryIncidentStore implements IncidentStore {
       return { incident: structuredClone(latest), created: false };
     }
     this.incidents.set(candidate.incidentId, structuredClone(candidate));
-    this.counter.writes++;
+    // A transaction of the incident and the actor's pointer to it.
+    countWrite(this.counter, 0, itemBytes(candidate), true);
+    countWrite(this.counter, 0, POINTER_BYTES, true);
     this.latestIncidentByActor.set(candidate.actor, candidate.incidentId);
     return { incident: candidate, created: true };
   }
@@ -208,7 +250,8 @@ class MemoryIncidentStore implements IncidentStore {
     const stored = this.incidents.get(incident.incidentId);
     if (stored === undefined || stored.revision !== incident.revision - 1) return false;
     this.incidents.set(incident.incidentId, structuredClone(incident));
-    this.counter.writes++;
+    countWrite(this.counter, itemBytes(stored), itemBytes(incident), true);
+    countWrite(this.counter, POINTER_BYTES, POINTER_BYTES, true);
     return true;
   }
 
@@ -233,7 +276,7 @@ export class MemoryStore extends ComposedStore {
    *   matched to deletes within the hour, so a month-long replay need not hold a month of hashes.
    */
   constructor(keepSetsForWindows = 8) {
-    const counter: WriteCounter = { writes: 0 };
+    const counter: WriteCounter = { writes: 0, writeUnits: 0, readUnits: 0 };
     super({
       windows: new MemoryWindowStore(counter, keepSetsForWindows),
       baselines: new MemoryBaselineStore(counter),

@@ -24,6 +24,10 @@ export interface TuningState {
 /** A store that counts the write requests it made (DynamoDB bills and throttles them): the write budget's measure. */
 export interface WriteCounting {
   readonly writes: number;
+  /** Write units consumed, as DynamoDB bills them: per KB of the larger of the item before and after a write. */
+  readonly writeUnits: number;
+  /** Read units consumed: per 4 KB read, strongly consistent. */
+  readonly readUnits: number;
 }
 
 /** Per (actor, window) totals. Window totals are atomic across concurrent writers. */

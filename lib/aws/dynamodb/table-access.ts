@@ -8,6 +8,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
+  type ConsumedCapacity,
   type DynamoDBClient,
   type QueryCommandInput,
   type ScanCommandInput,
@@ -62,6 +63,12 @@ export async function forEachConcurrently<T>(items: readonly T[], limit: number,
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** The capacity units of a response: one table's, or the sum over a batch's or transaction's tables. */
+function capacityUnits(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
+  if (consumed === undefined) return 0;
+  return (Array.isArray(consumed) ? consumed : [consumed]).reduce((total, entry) => total + (entry.CapacityUnits ?? 0), 0);
+}
+
 /**
  * The DynamoDB client as the stores of one {@link DynamoDbStore} share it: the one place it is
  * called, which counts the write requests (each item of a transaction counts, failed conditions
@@ -70,17 +77,28 @@ export async function forEachConcurrently<T>(items: readonly T[], limit: number,
  * through. Throttling is retried by the client itself.
  */
 export class TableAccess {
-  /** Write requests sent so far: the write budget. */
+  /** Write requests sent so far. */
   writes = 0;
+  /** Write units DynamoDB reported consumed (`ReturnConsumedCapacity`): the write budget. */
+  writeUnits = 0;
+  /** Read units DynamoDB reported consumed. */
+  readUnits = 0;
 
   constructor(private readonly client: DynamoDBClient) {}
 
   async send<C extends { readonly input: ServiceInputTypes }>(command: C): Promise<OutputOf<C>> {
     if (command instanceof PutItemCommand || command instanceof UpdateItemCommand || command instanceof DeleteItemCommand) this.writes++;
     else if (command instanceof TransactWriteItemsCommand) this.writes += command.input.TransactItems?.length ?? 0;
+    const write = command instanceof PutItemCommand || command instanceof UpdateItemCommand || command instanceof DeleteItemCommand || command instanceof TransactWriteItemsCommand;
+    // Every call asks DynamoDB what it billed: item sizes, not request counts, are the cost.
+    (command.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity ??= 'TOTAL';
     try {
       // The client's send() is typed per command class; OutputOf<C> recovers what it returns.
-      return (await this.client.send(command as never)) as OutputOf<C>;
+      const output = (await this.client.send(command as never)) as OutputOf<C>;
+      const units = capacityUnits((output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
+      if (write) this.writeUnits += units;
+      else this.readUnits += units;
+      return output;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException) throw error;
       const operation = command.constructor.name.replace(/Command$/, '');

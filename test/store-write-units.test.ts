@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
+import { itemBytes, readUnits, valueBytes, windowItemBytes, writeUnits } from '../lib/store/item-size.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
+
+/** A window delta of `reads` distinct objects read by one actor, and the ids of its events. */
+function readsDelta(reads: number, from = 0): { delta: WindowStats; eventIds: string[] } {
+  const delta = createWindowStats('AKIAEXAMPLEKEY000001', 'arn:aws:iam::111122223333:user/etl', 'iam-user-key', 1_000);
+  const eventIds: string[] = [];
+  for (let i = from; i < from + reads; i++) {
+    delta.events++;
+    delta.gets++;
+    delta.readObjects.add(hashObject('health-checkups', `results/${i}.pdf`));
+    eventIds.push(`event-${i}`);
+  }
+  delta.firstEventTime = 1_000 * 900_000;
+  delta.lastEventTime = delta.firstEventTime + 60_000;
+  return { delta, eventIds };
+}
+
+describe('DynamoDB item sizes', () => {
+  it('sizes attribute names and values as DynamoDB documents them', () => {
+    expect(itemBytes({ pk: 'abc' })).toBe(5);
+    expect(valueBytes('鍵')).toBe(3);
+    expect(valueBytes(12_345)).toBe(4);
+    expect(valueBytes(new Set(['ab', 'cde']))).toBe(5);
+    expect(valueBytes({ a: 1 })).toBe(3 + 1 + 1 + 2);
+    expect(valueBytes([true, null])).toBe(3 + 2 + 2);
+  });
+
+  it('bills a write by the larger item of before and after, per started KB, and at least one unit', () => {
+    expect(writeUnits(0, 10)).toBe(1);
+    expect(writeUnits(1024, 1025)).toBe(2);
+    expect(writeUnits(5_000, 100)).toBe(5);
+    expect(readUnits(4_097)).toBe(2);
+  });
+});
+
+describe('the memory store counts the units DynamoDB would bill', () => {
+  it('bills a small window one unit a write', async () => {
+    const store = new MemoryStore();
+    const first = readsDelta(3);
+    const stored = await store.addWindow(first.delta, first.eventIds, 0);
+    const second = readsDelta(3, 3);
+    await store.addWindow(second.delta, second.eventIds, 1);
+
+    expect(stored).not.toBe('conflict');
+    expect(store.writes).toBe(2);
+    expect(store.writeUnits).toBe(2);
+  });
+
+  it('bills every write to a busy window by the whole item, not by what the write added', async () => {
+    const store = new MemoryStore();
+    const bulk = readsDelta(2_000);
+    const stored = await store.addWindow(bulk.delta, bulk.eventIds, 0);
+    if (stored === 'conflict') throw new Error('unexpected conflict');
+    const bigUnits = Math.ceil(windowItemBytes(stored) / 1024);
+    const one = readsDelta(1, 2_000);
+    await store.addWindow(one.delta, one.eventIds, 1);
+
+    expect(bigUnits).toBeGreaterThan(20);
+    expect(store.writes).toBe(2);
+    // The one-event write still rewrites the whole item.
+    expect(store.writeUnits).toBeGreaterThanOrEqual(2 * bigUnits);
+  });
+
+  it('bills a strongly consistent read of a window per 4 KB', async () => {
+    const store = new MemoryStore();
+    const bulk = readsDelta(2_000);
+    const stored = await store.addWindow(bulk.delta, bulk.eventIds, 0);
+    if (stored === 'conflict') throw new Error('unexpected conflict');
+
+    await store.getWindows(bulk.delta.actor, 999, 1_000);
+
+    expect(store.readUnits).toBe(Math.ceil(windowItemBytes(stored) / 4096));
+  });
+});
