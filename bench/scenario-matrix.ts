@@ -32,6 +32,8 @@ export interface DetectorOutcome {
 export interface MatrixRow {
   scenario: Scenario;
   keysentry: DetectorOutcome;
+  /** keysentry's decisions after the warm-up, each marked attack or benign. */
+  keysentryActions: Action[];
   peers: Record<string, DetectorOutcome>;
   /** Days after the warm-up (the part of the run where decisions count). */
   evaluatedDays: number;
@@ -44,12 +46,17 @@ export interface MatrixOptions extends ScenarioOptions {
   peerIngestDelayMs?: number;
 }
 
-interface Action {
+/** One decision of a detector: keysentry's incident created or escalated, or a peer's alert. */
+export interface Action {
   at: number;
   action: 'page' | 'contain';
   actor: string;
   principal: string;
   accessKeyId: string | null;
+  /** keysentry's score and reasons (`code=value`). */
+  score?: number;
+  reasons?: string;
+  attack?: boolean;
 }
 
 /** Whether an action of keysentry is about the attacker: its keys or its own principal, while it acts (plus an hour). */
@@ -92,13 +99,22 @@ export async function evaluateScenario(name: string, options: MatrixOptions = {}
       ...options.replay,
       onIncident: ({ kind, incident }) => {
         if (kind === 'updated') return;
-        actions.push({ at: incident.decisionTime, action: incident.action, actor: incident.actor, principal: incident.principal, accessKeyId: incident.accessKeyId ?? null });
+        actions.push({
+          at: incident.decisionTime,
+          action: incident.action,
+          actor: incident.actor,
+          principal: incident.principal,
+          accessKeyId: incident.accessKeyId ?? null,
+          score: incident.score,
+          reasons: incident.reasons.map((reason) => `${reason.code}=${Math.round(reason.value * 10) / 10}`).join(' '),
+        });
       },
     });
     actions.sort((a, b) => a.at - b.at);
     const counted = actions.filter((a) => a.at >= warmupEnd);
     const attackActions = counted.filter((a) => isAttackAction(scenario.attack, a));
     const keysentry = outcomeOf(scenario.attack, attackActions, counted.filter((a) => !attackActions.includes(a)));
+    for (const action of counted) action.attack = attackActions.includes(action);
 
     const peers: Record<string, DetectorOutcome> = {};
     for (const rule of PEER_RULES) {
@@ -111,6 +127,7 @@ export async function evaluateScenario(name: string, options: MatrixOptions = {}
     return {
       scenario,
       keysentry,
+      keysentryActions: counted,
       peers,
       evaluatedDays: scenario.days - scenario.warmupDays,
       replaySummary: { records: result.summary.records, events: result.summary.events, late: result.summary.late, rejected },

@@ -1,6 +1,7 @@
 // npm run bench:scenarios — the independent scenario matrix (lib/scenarios) replayed through
 // keysentry and through the public peer rules (lib/peers), one table.
 //   SCENARIOS=a,b  WARMUP_DAYS=9  AFTER_DAYS=1  SEED=1  PEER_INGEST_DELAY_S=0
+//   DETAIL=1 prints each of keysentry's decisions (score and reasons) under its scenario.
 import { PEER_RULES } from '../lib/peers/index.ts';
 import { SCENARIO_NAMES } from '../lib/scenarios/index.ts';
 import { evaluateScenario, type DetectorOutcome, type MatrixRow } from './scenario-matrix.ts';
@@ -50,6 +51,12 @@ for (const name of names) {
   const attackText = attack ? `${attack.kind} ${attack.objects} obj ${duration(attack.end - attack.start)}` : '-';
   console.log([name, row.scenario.expected, attackText, cell(row, row.keysentry), ...PEER_RULES.map((r) => cell(row, row.peers[r.name] as DetectorOutcome))].join('\t'));
   console.error(`  (${row.replaySummary.events} events, ${row.replaySummary.late} late, ${Math.round(performance.now() - started)} ms)`);
+  if (process.env.DETAIL) {
+    for (const action of row.keysentryActions) {
+      const when = attack ? `+${duration(action.at - attack.start)}` : new Date(action.at).toISOString().slice(11, 19);
+      console.log(`    ${action.attack ? 'attack' : 'benign'} ${action.action} ${when} ${action.principal} (${action.actor}) score ${action.score}: ${action.reasons}`);
+    }
+  }
 }
 const weeks = rows.reduce((n, r) => n + r.evaluatedDays, 0) / 7;
 const total = (pick: (row: MatrixRow) => DetectorOutcome) => rows.reduce((n, r) => n + pick(r).benignPages + pick(r).benignContains, 0);
