@@ -31,7 +31,7 @@ beforeAll(async () => {
 });
 
 describe('keysentry incidents', () => {
-  it('lists the deployment’s incidents and acknowledges one in the name of the shell user', async () => {
+  it('lists the deployment’s incidents and acknowledges one in the name of the AWS caller identity', async () => {
     const incidentId = ransomwareIncident().incidentId;
     const list = capture();
     expect(await runCli(['incidents', 'list', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], list.io)).toBe(0);
@@ -41,7 +41,32 @@ describe('keysentry incidents', () => {
     expect(await runCli(['incidents', 'ack', incidentId, '--note', 'on it', `--table=${table}`, '--endpoint', endpoint, '--region', 'eu-west-1'], ack.io)).toBe(0);
     const stored = await store.getIncident(incidentId);
     expect(stored?.status).toBe('acknowledged');
-    expect(JSON.stringify(stored?.history)).toContain('oncall-bea');
+    // moto answers sts:GetCallerIdentity for its default account; the shell user is only the fallback.
+    expect(stored?.history?.at(-1)?.by).toMatch(/^arn:aws:(iam|sts)::\d{12}:/);
+    expect(JSON.stringify(stored?.history)).not.toContain('oncall-bea');
+  });
+
+  it('records --by instead of the caller identity when given', async () => {
+    const incident = ransomwareIncident({ action: 'page', blockedBy: 'dry-run', incidentId: 'KS-BY2OPT', actor: 'AKIAEXAMPLEBYOPTION1' });
+    await store.openIncident(incident, 3_600_000);
+    const ack = capture();
+    expect(await runCli(['incidents', 'ack', incident.incidentId, '--by', 'bea@example.com', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], ack.io)).toBe(0);
+    expect((await store.getIncident(incident.incidentId))?.history?.at(-1)?.by).toBe('bea@example.com');
+  });
+
+  it('names the tables and the region when the deployment has none', async () => {
+    const missing = capture();
+    expect(await runCli(['incidents', 'list', '--table', 'ks-no-such-deployment', '--endpoint', endpoint, '--region', 'eu-west-1'], missing.io)).toBe(1);
+    expect(missing.stderr().trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr()).toContain('no table ks-no-such-deployment-state / ks-no-such-deployment-windows in eu-west-1');
+  });
+
+  it('quotes --table, --region and --endpoint in the next steps of incidents show, so they can be pasted', async () => {
+    const show = capture();
+    const incidentId = ransomwareIncident().incidentId;
+    expect(await runCli(['incidents', 'show', incidentId, '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], show.io)).toBe(0);
+    const next = show.stdout().slice(show.stdout().indexOf('NEXT STEPS'));
+    expect(next).toContain(`keysentry incidents ack ${incidentId} --table ${table} --region eu-west-1 --endpoint ${endpoint}`);
   });
 
   it('asks for the deployment and says how', async () => {

@@ -66,11 +66,21 @@ describe('keysentry replay --json', () => {
 });
 
 describe('usage errors', () => {
-  it('exits 2 with the usage for an unknown command, option or scenario', async () => {
-    for (const args of [['frobnicate'], ['replay', '--no-such-option', dir], ['simulate', 'heist', dir], ['replay'], ['replay', '--batch-window', 'soon', dir]]) {
+  it('exits 2 with one line and where the usage is, for an unknown command, option or scenario', async () => {
+    const cases: Array<[string[], string]> = [
+      [['frobnicate'], 'keysentry --help'],
+      [['replay', '--no-such-option', dir], 'keysentry replay --help'],
+      [['simulate', 'heist', dir], 'keysentry simulate --help'],
+      [['replay'], 'keysentry replay --help'],
+      [['replay', '--batch-window', 'soon', dir], 'keysentry replay --help'],
+    ];
+    for (const [args, hint] of cases) {
       const capture = captureIo();
       expect(await runCli(args, capture.io)).toBe(2);
-      expect(capture.stderr()).toContain('Usage:');
+      const lines = capture.stderr().trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toBe(`see ${hint}`);
+      expect(capture.stderr()).not.toContain('Usage:');
     }
   });
 

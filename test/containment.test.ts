@@ -25,7 +25,7 @@ import type { ActionResult } from '../lib/aws/containment.ts';
 import type { IncidentChange } from '../lib/engine/score-engine.ts';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { makeIncidentId, type Incident } from '../lib/domain/incident.ts';
-import { runIncidentsCommand } from '../lib/commands/incident-cli.ts';
+import { runIncidentsCommand } from '../lib/commands/incidents-command.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { SMS_MAX } from '../lib/aws/paging.ts';
 import { replayLogs } from '../lib/engine/replay.ts';

@@ -18,7 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINMENT_PERMISSIONS } from '../lib/aws/containment.ts';
 import { DOCTOR_CHECKS, formatDoctorReport, MissingCredentialsError, runDoctorChecks, type DoctorCheck, type DoctorConfig } from '../lib/ops/doctor.ts';
-import { runDoctorCommand } from '../lib/commands/ops-cli.ts';
+import { runDoctorCommand } from '../lib/commands/doctor-command.ts';
 import { emulatorClientConfig, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 
 // `keysentry doctor` against the AWS emulator: a trail with S3 data event selectors, the EventBridge

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { KeysentryError, TransitionError, UsageError } from '../lib/domain/errors.ts';
 import type { Incident } from '../lib/domain/incident.ts';
-import { runIncidentsCommand } from '../lib/commands/incident-cli.ts';
+import { runIncidentsCommand } from '../lib/commands/incidents-command.ts';
 import { acknowledgeIncident, canTransition, markReleased, recordContainment, updateIncidentWith } from '../lib/engine/incident-lifecycle.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { breachIncident, ransomwareIncident, succeededContainment } from './fixtures/incidents.ts';

@@ -8,7 +8,7 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeInventoryHandler } from '../functions/inventory-handler.ts';
-import { runKeysCommand, type OpsClients } from '../lib/commands/ops-cli.ts';
+import { runKeysCommand, type OpsClients } from '../lib/commands/keys-command.ts';
 import type { Sighting } from '../lib/domain/baseline.ts';
 import { buildKeyInventory, formatKeyInventory, type InventoryKey, type KeyInventory } from '../lib/ops/key-inventory.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';

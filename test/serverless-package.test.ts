@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINMENT_PERMISSIONS } from '../lib/aws/containment.ts';
 import { INVENTORY_PERMISSIONS } from '../lib/ops/key-inventory.ts';
-import { DOCTOR_OPTIONS } from '../lib/commands/ops-cli.ts';
+import { DOCTOR_OPTIONS } from '../lib/commands/doctor-command.ts';
 import { parseArgs } from 'node:util';
 
 /**

@@ -8,7 +8,7 @@ import type { AccessEvent, Identity } from '../lib/domain/access-event.ts';
 import { createDetector, type Detector } from '../lib/engine/score-engine.ts';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
-import { runTuneCommand } from '../lib/commands/tune-cli.ts';
+import { runTuneCommand } from '../lib/commands/tune-command.ts';
 import { setVerdict } from '../lib/engine/incident-lifecycle.ts';
 import type { Incident } from '../lib/domain/incident.ts';
 import type { Policy } from '../lib/domain/policy.ts';

@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { CliIo } from './cli-io.ts';
+import type { CliCommand, CliDependencies } from './command.ts';
+import { deploymentArguments, deploymentStore, takeDeploymentOptions, withDeploymentTables } from './deployment-options.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { KeysentryError, UsageError } from '../domain/errors.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -26,12 +28,30 @@ export interface TuneCliDependencies {
 export const TUNE_USAGE = `keysentry tune — relearn the baselines now, or look at / undo the last weekly run
 
 Usage:
-  keysentry tune [--window 15m] [--target N]   run the weekly tuning now and print its report
-  keysentry tune --report                      print the report of the version in force
-  keysentry tune --rollback                    put back the version before the one in force
-  --chart FILE                                 also write the week's volume chart (SVG)
-  --json                                       the report as JSON instead of text
+  keysentry tune --table PREFIX [options]            run the weekly tuning now and print its report
+  keysentry tune --table PREFIX --report             print the report of the version in force
+  keysentry tune --table PREFIX --rollback           put back the version before the one in force
+
+Options:
+  --table PREFIX       the deployment's tables (PREFIX-windows, PREFIX-state), e.g. keysentry-prod
+  --region R           the deployment's region; --endpoint URL: another endpoint (an emulator)
+  --as-of DATE         tune as the weekly run would have on DATE (ISO date or time), e.g. after
+                       warming the tables from last month's logs; without it, now. A tuning with
+                       no stored windows in the 5 weeks before it refuses (exit 1) and says why
+  --target N           pages a week the page threshold moves toward (default 2)
+  --window DURATION    the windows' length, as the detector stores them (default 15m)
+  --chart FILE         also write the week's volume chart (SVG)
+  --json               the report as JSON instead of text
+  --topic-arn ARN      also publish the report to the pages topic, as the weekly function does
 `;
+
+/** `--as-of`: an ISO date (midnight UTC) or time, not in the future. */
+function parseAsOf(text: string, now: number): number {
+  const time = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(time)) throw new UsageError(`--as-of ${text}: not a date (e.g. 2026-11-02 or 2026-11-02T06:00:00Z)`);
+  if (time > now) throw new UsageError(`--as-of ${text}: in the future`);
+  return time;
+}
 
 /**
  * `keysentry tune`: runs the weekly tuning (and publishes its report when a topic is given),
@@ -48,6 +68,7 @@ export async function runTuneCommand(args: readonly string[], io: CliIo, deps: T
       json: { type: 'boolean', default: false },
       window: { type: 'string', default: '15m' },
       target: { type: 'string' },
+      'as-of': { type: 'string' },
     },
   });
   if (values.rollback && values.report) throw new UsageError('--rollback and --report do not go together');
@@ -70,7 +91,8 @@ export async function runTuneCommand(args: readonly string[], io: CliIo, deps: T
     const target = values.target === undefined ? undefined : Number(values.target);
     if (target !== undefined && !(Number.isInteger(target) && target >= 0)) throw new UsageError(`--target ${values.target}: a whole number of pages a week`);
     const windowMs = parseDuration(values.window, '--window');
-    ({ report } = await runWeeklyTuning(deps.store, deps.now(), { windowMs, policy: deps.policy, targetPagesPerWeek: target }));
+    const now = values['as-of'] === undefined ? deps.now() : parseAsOf(values['as-of'], deps.now());
+    ({ report } = await runWeeklyTuning(deps.store, now, { windowMs, policy: deps.policy, targetPagesPerWeek: target }));
     if (deps.sns !== undefined && deps.topicArn !== undefined) {
       await publishTuningReport(deps.sns, deps.topicArn, report, { rollbackCommand: deps.rollbackCommand });
     }
@@ -82,3 +104,28 @@ export async function runTuneCommand(args: readonly string[], io: CliIo, deps: T
   }
   return 0;
 }
+
+/** `keysentry tune …` against a deployment's tables: the weekly tuning by hand, its last report, or a rollback. */
+export async function runTuneOnDeployment(args: readonly string[], io: CliIo, deps: CliDependencies): Promise<number> {
+  const { options, rest } = takeDeploymentOptions(args);
+  const store = deploymentStore(options, 'tune');
+  const clients = deps.ops.connect({ endpoint: options.endpoint, region: options.region });
+  const topicArn = options['topic-arn'];
+  return withDeploymentTables(options, () => clients.dynamodb.config.region(), () =>
+    runTuneCommand(rest, io, {
+      store,
+      now: deps.ops.now,
+      topicArn,
+      sns: topicArn === undefined ? undefined : clients.sns,
+      rollbackCommand: `keysentry tune --rollback ${deploymentArguments(options)}`,
+    }),
+  );
+}
+
+/** `keysentry tune`. */
+export const TUNE_COMMAND: CliCommand = {
+  name: 'tune',
+  summary: 'the weekly tuning now, its last report, or undo it',
+  usage: TUNE_USAGE,
+  run: runTuneOnDeployment,
+};

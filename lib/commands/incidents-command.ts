@@ -1,9 +1,12 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { parseArgs } from 'node:util';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { CliIo } from './cli-io.ts';
+import type { CliCommand, CliDependencies } from './command.ts';
+import { deploymentArguments, deploymentStore, takeDeploymentOptions, withDeploymentTables } from './deployment-options.ts';
 import { describeAction, undoContainment } from '../aws/containment.ts';
-import { IncidentNotFoundError, KeysentryError, UsageError } from '../domain/errors.ts';
+import { IncidentNotFoundError, KeysentryError, messageOf, UsageError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import { acknowledgeIncident, markReleased, recordPaged, setVerdict } from '../engine/incident-lifecycle.ts';
 import { composePage, pageSignature, publishPage, type PageCommands } from '../aws/paging.ts';
@@ -24,13 +27,21 @@ export interface IncidentCliDependencies {
 /** The usage text of `keysentry incidents`, for `lib/cli.ts` to show. */
 export const INCIDENTS_USAGE = `keysentry incidents — what keysentry detected and did, and the on-call's answer
 
-Usage:
+Usage: keysentry incidents COMMAND [ID] --table PREFIX [--region R] [--endpoint URL] [--topic-arn ARN] [--by WHO]
+
   keysentry incidents list [--all] [--json]     open incidents, newest first (--all: released ones too)
   keysentry incidents show ID [--json]          reasons, evidence, what was done, history, undo commands
   keysentry incidents ack ID [--note TEXT]      you are on it
   keysentry incidents release ID [--note TEXT]  re-enable the key / remove the deny policy (acks first)
   keysentry incidents benign ID [--note TEXT]   a false positive (the weekly tuning learns from it)
   keysentry incidents confirm ID [--note TEXT]  a real attack: release then needs --force
+
+  --table PREFIX      the deployment's tables (PREFIX-windows, PREFIX-state), e.g. keysentry-prod
+  --region R          the deployment's region (default: the AWS CLI's)
+  --endpoint URL      another DynamoDB/IAM/SNS endpoint (an emulator)
+  --topic-arn ARN     also page the on-call's step (ack, release) to the pages topic
+  --by WHO            who you are, in the incident's history (default: your AWS caller identity,
+                      sts get-caller-identity; then $USER)
 `;
 
 const iso = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
@@ -196,3 +207,49 @@ export async function runIncidentsCommand(args: readonly string[], io: CliIo, de
       throw new UsageError(`unknown incidents command "${verb}"`);
   }
 }
+
+/**
+ * Who runs the command, for the incident's history: `--by` when given, else the AWS caller
+ * identity of the credentials in use (`sts:GetCallerIdentity`, which needs no permission), else
+ * the shell's user.
+ */
+async function whoRuns(by: string | undefined, sts: STSClient | undefined, io: CliIo): Promise<string> {
+  if (by !== undefined && by.trim() !== '') return by.trim();
+  try {
+    const arn = sts === undefined ? undefined : (await sts.send(new GetCallerIdentityCommand({}))).Arn;
+    if (arn !== undefined) return arn;
+  } catch (error) {
+    io.stderr.write(`keysentry: warning: could not read the AWS caller identity (${messageOf(error)}); recording ${io.user ?? 'unknown'}\n`);
+  }
+  return io.user ?? 'unknown';
+}
+
+const READ_ONLY_VERBS = new Set(['list', 'show']);
+
+/** `keysentry incidents …` against a deployment's DynamoDB tables, with the on-call's own credentials. */
+export async function runIncidentsOnDeployment(args: readonly string[], io: CliIo, deps: CliDependencies): Promise<number> {
+  const { options, rest } = takeDeploymentOptions(args);
+  if (rest.length === 0) throw new UsageError('incidents needs a command: list, show, ack, release, benign or confirm');
+  const store = deploymentStore(options, 'incidents');
+  const clients = deps.ops.connect({ endpoint: options.endpoint, region: options.region });
+  const topicArn = options['topic-arn'];
+  const user = READ_ONLY_VERBS.has(rest[0] as string) ? (options.by ?? io.user ?? 'unknown') : await whoRuns(options.by, clients.sts, io);
+  return withDeploymentTables(options, () => clients.dynamodb.config.region(), () =>
+    runIncidentsCommand(rest, io, {
+      store,
+      iam: clients.iam,
+      sns: topicArn === undefined ? undefined : { client: clients.sns, topicArn },
+      now: deps.ops.now,
+      user,
+      commands: { cliOptions: deploymentArguments(options) },
+    }),
+  );
+}
+
+/** `keysentry incidents`. */
+export const INCIDENTS_COMMAND: CliCommand = {
+  name: 'incidents',
+  summary: 'the incidents of a deployment: list, show, ack, release, benign, confirm',
+  usage: INCIDENTS_USAGE,
+  run: runIncidentsOnDeployment,
+};
