@@ -3,7 +3,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Policy } from '../lib/domain/policy.ts';
 import type { DetectorStore } from '../lib/store/store.ts';
 import { publishTuningReport } from '../lib/tuning/tuning-publish.ts';
-import { getLatestTuningRun, runWeeklyTuning, type TuningReport } from '../lib/tuning/tuning.ts';
+import { getLatestTuningRun, runWeeklyTuning, StaleDataError, type TuningReport } from '../lib/tuning/tuning.ts';
 
 export interface TuneHandlerDependencies {
   store: DetectorStore;
@@ -24,11 +24,14 @@ export interface TuneResult {
   version: number;
   rerun: boolean;
   messageId: string;
+  /** Why the run learned nothing and wrote nothing (no stored windows in its weeks). */
+  skipped?: string;
 }
 
 /**
  * Builds the weekly `tune` handler: runs the tuning (backtest, new version, thresholds) and
- * publishes its report to the pages topic. Safe to run twice: a retry within `minIntervalMs` of
+ * publishes its report to the pages topic; a deployment with no stored windows in the tuning's
+ * weeks is skipped with the reason (`StaleDataError`), nothing written. Safe to run twice: a retry within `minIntervalMs` of
  * the last run publishes that run's report instead of making another version. A failed publish
  * throws after the tuning is saved, so that the retry publishes it.
  */
@@ -44,11 +47,18 @@ export function makeTuneHandler(deps: TuneHandlerDependencies): (event?: unknown
       report = latest.report;
       logger.warn('tuning ran recently; publishing its report again', { version: report.version, tunedAt: report.tunedAt });
     } else {
-      ({ report } = await runWeeklyTuning(deps.store, now, {
-        windowMs: deps.windowMs,
-        policy: deps.policy,
-        targetPagesPerWeek: deps.targetPagesPerWeek,
-      }));
+      try {
+        ({ report } = await runWeeklyTuning(deps.store, now, {
+          windowMs: deps.windowMs,
+          policy: deps.policy,
+          targetPagesPerWeek: deps.targetPagesPerWeek,
+        }));
+      } catch (error) {
+        if (!(error instanceof StaleDataError)) throw error;
+        // Retrying cannot help: nothing is stored to learn from. The warning is the alarm's to see.
+        logger.warn('tuning skipped', { reason: error.message });
+        return { version: latest?.version ?? 0, rerun: false, messageId: '', skipped: error.message };
+      }
       logger.info('tuned', {
         version: report.version,
         changes: report.changes.length,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from '../lib/commands/cli.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
+import { createWindowStats } from '../lib/domain/window-counter.ts';
 import { ransomwareIncident } from './fixtures/incidents.ts';
 import { uniqueName } from './support/aws-clients.ts';
 
@@ -80,7 +81,20 @@ describe('keysentry incidents', () => {
 });
 
 describe('keysentry tune', () => {
+  it('refuses to tune tables with no windows in the last five weeks, saying why and what to run instead', async () => {
+    const stale = capture();
+    expect(await runCli(['tune', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], stale.io)).toBe(1);
+    expect(stale.stderr()).toMatch(/^keysentry: no stored windows in the 5 weeks before \d{4}-\d\d-\d\d.*nothing written/);
+    expect(await store.listTuningRuns()).toEqual([]);
+  });
+
   it('runs the weekly tuning on the deployment’s tables and then prints the report in force', async () => {
+    await store.recordSightings([
+      { id: 'arn:aws:iam::111122223333:user/etl', kind: 'principal', firstSeen: Date.now() - 86_400_000, lastSeen: Date.now(), days: new Set(), networks: new Map(), addresses: new Map(), tools: new Map(), buckets: new Map() },
+    ]);
+    const window = createWindowStats('AKIAEXAMPLEETL000001', 'arn:aws:iam::111122223333:user/etl', 'iam-user-key', Math.floor(Date.now() / 900_000) - 4);
+    Object.assign(window, { events: 3, gets: 3, firstEventTime: Date.now() - 3_600_000, lastEventTime: Date.now() - 3_600_000 });
+    expect(await store.addWindow(window, ['e1', 'e2', 'e3'], 0)).not.toBe('conflict');
     const run = capture();
     expect(await runCli(['tune', '--table', table, '--endpoint', endpoint, '--region', 'eu-west-1'], run.io)).toBe(0);
     const report = capture();

@@ -56,7 +56,7 @@ describe('keysentry incidents', () => {
     await containedBreach(store);
     const { run, out } = cli(store);
     expect(await run('show', 'KS-HKDURC')).toBe(0);
-    expect(out()).toContain('+20 bulk-read: 21 objects read in 49 s by an unfamiliar actor (limit 10) [value 21, threshold 10]');
+    expect(out()).toContain('+20 bulk-read: 21 objects read in 49 s by an unfamiliar actor (limit 10) [value 21 objects, threshold 10 objects]');
     expect(out()).toContain('aws iam update-access-key --user-name contractor-2019 --access-key-id AKIAFR5DZ5MDQX7IX7IB --status Active');
     expect(out()).toMatch(/HISTORY\n {2}2026-10-20T03:12:51Z {2}contained +by keysentry/);
   });
@@ -134,7 +134,21 @@ describe('keysentry incidents', () => {
     const incident = await store.getIncident('KS-HKDURC');
     expect(incident?.verdict).toBe('benign');
     expect(incident?.status).toBe('contained');
-    expect(incident?.history?.at(-1)).toEqual({ at: NOW, status: 'contained', by: 'oncall-alice', note: 'verdict benign: backup job' });
+    expect(incident?.history?.at(-1)).toEqual({ at: NOW, status: 'contained', by: 'oncall-alice', note: 'verdict benign: backup job', verdict: 'benign' });
+  });
+
+  it('records a verdict changed from benign to confirmed in the history, the old verdict as data', async () => {
+    const store = await storeWith(breachIncident());
+    const { run } = cli(store);
+    expect(await run('benign', 'KS-HKDURC', '--note', 'looked like the backup')).toBe(0);
+    expect(await run('confirm', 'KS-HKDURC', '--note', 'it was not the backup')).toBe(0);
+    const incident = await store.getIncident('KS-HKDURC');
+    expect(incident?.verdict).toBe('confirmed');
+    expect(incident?.history?.map((entry) => [entry.verdict, entry.previousVerdict])).toEqual([
+      ['benign', undefined],
+      ['confirmed', 'benign'],
+    ]);
+    expect(incident?.history?.at(-1)?.note).toBe('verdict confirmed (was benign): it was not the backup');
   });
 
   it('refuses to release a confirmed attack without --force', async () => {

@@ -31,6 +31,10 @@ export interface HistoryEntry {
   status: IncidentStatus;
   by: string;
   note?: string;
+  /** The verdict this step gave, when it gave one (what the weekly tuning reads, never the note). */
+  verdict?: Verdict;
+  /** The verdict it replaced, when the on-call changed their mind. */
+  previousVerdict?: Verdict;
 }
 
 /** One incident per actor and cool-down: repeats update it rather than open another. */

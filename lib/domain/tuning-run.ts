@@ -34,7 +34,7 @@ export interface TunedFields {
 }
 
 /** Why a principal's baseline changed in a run. */
-export type ChangeReason = 'volume-shift' | 'first-volume' | 'widened-by-verdict' | 'attack-excluded' | 'vouched' | 'promoted' | 'forgotten';
+export type ChangeReason = 'volume-shift' | 'first-volume' | 'widened-by-verdict' | 'attack-excluded' | 'vouched' | 'promoted' | 'forgotten' | 'unlearned';
 
 /** One principal's change, with its objects-read p99 and max per window before and after. */
 export interface BaselineChange {
@@ -86,14 +86,19 @@ export interface NoisyActor {
   threshold: number;
 }
 
-/** One actor's objects read per window over the week, with its bulk-read thresholds: the chart's data. */
+/** One principal's objects read per window over the week, with its bulk-read thresholds and incidents: a panel of the chart. */
 export interface ChartSeries {
-  actor: string;
   principal: string;
-  /** Objects read in each window and the one before (what the scoring looks at), from `fromWindow` on. */
+  /** Some of its actors (keys, sessions), and how many there were. */
+  actors: string[];
+  actorCount: number;
+  /** The most objects any of its actors read in a window and the one before (what the scoring looks at), from `fromWindow` on. */
   values: number[];
+  /** The bulk-read threshold after the run, and the one in force during the week. */
   threshold: number;
   oldThreshold: number;
+  /** The week's incidents of the principal, at the window of their decision. */
+  incidents: Array<{ index: number; incidentId: string; action: Action }>;
 }
 
 export interface ChartData {
@@ -113,6 +118,8 @@ export interface TuningReport {
   changes: BaselineChange[];
   /** Principals and keys that became familiar since the last run (or were vouched for). */
   promoted: string[];
+  /** Baselines of actors under suspicion (an incident without a benign verdict) deleted or stripped of what the incident taught. */
+  unlearned?: string[];
   forgotten: string[];
   thresholds: ThresholdChange;
   backtest: Backtest;
@@ -132,6 +139,8 @@ export interface TuningRun {
   principals: Record<string, TunedFields>;
   /** Baselines this run deleted as gone, whole, so that a rollback can bring them back. */
   forgotten: Baseline[];
+  /** Baselines of suspects as they were before this run unlearned the incidents' sightings, for a rollback. */
+  unlearned?: Baseline[];
   report: TuningReport;
 }
 

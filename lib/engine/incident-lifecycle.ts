@@ -101,17 +101,28 @@ export function markReleased(store: IncidentStore, incidentId: string, step: Ste
   return updateIncidentWith(store, incidentId, (incident) => moveTo(incident, 'released', step));
 }
 
-/** The on-call's verdict: `benign` (a false positive) or `confirmed` (an attack); any status, recorded with who and why. */
+/**
+ * The on-call's verdict: `benign` (a false positive) or `confirmed` (an attack); any status,
+ * recorded with who and why. The history entry carries the verdict as data (`verdict`, and
+ * `previousVerdict` when it replaces another: a benign verdict changed to confirmed is on the
+ * record); its note is only for people to read.
+ */
 export function setVerdict(store: IncidentStore, incidentId: string, verdict: Verdict, step: Step): Promise<Incident> {
-  return updateIncidentWith(store, incidentId, (incident) => ({
-    verdict,
-    history: withEntry(incident, {
-      at: step.at,
-      status: incident.status,
-      by: step.by,
-      note: step.note ? `verdict ${verdict}: ${step.note}` : `verdict ${verdict}`,
-    }),
-  }));
+  return updateIncidentWith(store, incidentId, (incident) => {
+    const previous = incident.verdict !== undefined && incident.verdict !== verdict ? incident.verdict : undefined;
+    const what = previous === undefined ? `verdict ${verdict}` : `verdict ${verdict} (was ${previous})`;
+    return {
+      verdict,
+      history: withEntry(incident, {
+        at: step.at,
+        status: incident.status,
+        by: step.by,
+        note: step.note ? `${what}: ${step.note}` : what,
+        verdict,
+        ...(previous === undefined ? {} : { previousVerdict: previous }),
+      }),
+    };
+  });
 }
 
 /** Records that a page with `signature` went out (or that the on-call knows this state: they made it). */

@@ -11,6 +11,7 @@ const REASON_TEXT: Record<ChangeReason, string> = {
   vouched: 'vouched for (familiar)',
   promoted: 'now familiar',
   forgotten: 'forgotten (gone 90 days)',
+  unlearned: 'under suspicion: what its incident taught taken back',
 };
 
 function describeChange(change: BaselineChange): string {
@@ -50,6 +51,8 @@ export function formatTuningReport(report: TuningReport, options: { rollbackComm
   if (report.changes.length > 40) lines.push(`  … and ${report.changes.length - 40} more`);
   lines.push('');
   lines.push(`PROMOTED (familiar now)  ${report.promoted.length === 0 ? 'none' : report.promoted.join(', ')}`);
+  const unlearned = report.unlearned ?? [];
+  lines.push(`UNLEARNED (incident without a benign verdict: stays unfamiliar)  ${unlearned.length === 0 ? 'none' : unlearned.join(', ')}`);
   lines.push(`FORGOTTEN (not seen for 90 days)  ${report.forgotten.length === 0 ? 'none' : report.forgotten.join(', ')}`);
   lines.push('');
   lines.push('NOISIEST  windows reading at least half the bulk-read threshold');
@@ -78,77 +81,105 @@ const escapeXml = (text: string): string =>
 
 const PALETTE = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
+/** Round tick values from 0 to at least `peak`: 1, 2 or 5 times a power of ten apart, at most `most` intervals. */
+export function axisTicks(peak: number, most = 5): number[] {
+  const raw = Math.max(1, peak) / most;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 5, 10].map((factor) => factor * power).find((candidate) => candidate >= raw) ?? 10 * power);
+  const ticks: number[] = [];
+  for (let value = 0; ticks.length === 0 || (ticks[ticks.length - 1] as number) < peak; value += step) ticks.push(Math.round(value * 1e6) / 1e6);
+  return ticks;
+}
+
+const LEGEND =
+  '<g font-size="11"><line x1="70" y1="36" x2="94" y2="36" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/><text x="100" y="40">threshold after this run</text>' +
+  '<line x1="250" y1="36" x2="274" y2="36" stroke="#999999" stroke-width="1.5" stroke-dasharray="2 3"/><text x="280" y="40">threshold in force last week</text>' +
+  '<circle cx="450" cy="36" r="3.5" fill="#d62728"/><text x="460" y="40">at or over last week\'s threshold</text>' +
+  '<circle cx="640" cy="36" r="6" fill="none" stroke="#000000" stroke-width="1.5"/><text x="652" y="40">incident (decision)</text></g>';
+
+interface Panel {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  count: number;
+}
+
+function renderPanel(out: string[], chart: ChartData, series: ChartData['series'][number], panel: Panel, color: string): void {
+  const { left, top, width, height, count } = panel;
+  const ticks = axisTicks(Math.max(1, series.threshold, series.oldThreshold, ...series.values));
+  const yMax = ticks[ticks.length - 1] as number;
+  const x = (index: number): number => left + (width * index) / Math.max(1, count - 1);
+  const y = (value: number): number => top + height - (height * value) / yMax;
+  const more = series.actorCount > series.actors.length ? ` and ${series.actorCount - series.actors.length} more` : '';
+  const actors = series.actors.length === 1 && series.actors[0] === series.principal ? '' : ` — ${series.actorCount} actor${series.actorCount === 1 ? '' : 's'}: ${series.actors.join(', ')}${more}`;
+  out.push(`<g class="principal" data-principal="${escapeXml(series.principal)}">`);
+  out.push(`<text x="${left}" y="${top - 4}" font-weight="bold">${escapeXml(series.principal)}<tspan font-weight="normal">${escapeXml(actors)}</tspan></text>`);
+  for (const tick of ticks) {
+    out.push(`<line class="tick" x1="${left - 4}" y1="${y(tick).toFixed(1)}" x2="${left + width}" y2="${y(tick).toFixed(1)}" stroke="${tick === 0 ? '#333333' : '#eeeeee'}"/>`);
+    out.push(`<text class="tick-label" x="${left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${tick}</text>`);
+  }
+  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + height}" stroke="#333333"/>`);
+  out.push(`<text transform="translate(${left - 44} ${top + height / 2}) rotate(-90)" text-anchor="middle">objects</text>`);
+  const windowsPerDay = Math.max(1, Math.round(86_400_000 / chart.windowMs));
+  for (let index = 0; index < count; index++) {
+    if ((chart.fromWindow + index) % windowsPerDay !== 0) continue;
+    const day = new Date((chart.fromWindow + index) * chart.windowMs).toISOString().slice(5, 10);
+    out.push(`<line x1="${x(index).toFixed(1)}" y1="${top + height}" x2="${x(index).toFixed(1)}" y2="${top + height + 4}" stroke="#333333"/>`);
+    out.push(`<text x="${x(index).toFixed(1)}" y="${top + height + 15}" text-anchor="middle">${day}</text>`);
+  }
+  out.push(`<polyline class="volume" fill="none" stroke="${color}" stroke-width="1.2" points="${series.values.map((value, index) => `${x(index).toFixed(1)},${y(value).toFixed(1)}`).join(' ')}"/>`);
+  const line = (cls: string, value: number, style: string): string =>
+    `<line class="${cls}" x1="${left}" y1="${y(value).toFixed(1)}" x2="${left + width}" y2="${y(value).toFixed(1)}" ${style}/>`;
+  out.push(line('threshold', series.threshold, 'stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"'));
+  out.push(`<text x="${left + width}" y="${(y(series.threshold) - 3).toFixed(1)}" text-anchor="end" fill="#d62728">threshold ${series.threshold}</text>`);
+  if (series.oldThreshold !== series.threshold) {
+    out.push(line('old-threshold', series.oldThreshold, 'stroke="#999999" stroke-width="1.5" stroke-dasharray="2 3"'));
+    out.push(`<text x="${left + 4}" y="${(y(series.oldThreshold) - 3).toFixed(1)}" fill="#777777">was ${series.oldThreshold}</text>`);
+  }
+  series.values.forEach((value, index) => {
+    // Judged against the threshold in force when it happened: a run cannot hide a spike it learned.
+    if (value > 0 && value >= series.oldThreshold) {
+      const when = new Date((chart.fromWindow + index) * chart.windowMs).toISOString();
+      out.push(`<circle class="over" cx="${x(index).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3.5" fill="#d62728"><title>${when}: ${value} objects</title></circle>`);
+    }
+  });
+  for (const mark of series.incidents) {
+    const value = series.values[mark.index] ?? 0;
+    out.push(
+      `<circle class="incident" data-incident="${escapeXml(mark.incidentId)}" cx="${x(mark.index).toFixed(1)}" cy="${y(value).toFixed(1)}" r="6" fill="none" stroke="#000000" stroke-width="1.5"><title>${escapeXml(mark.incidentId)}: ${mark.action}</title></circle>`,
+      `<text x="${(x(mark.index) + 8).toFixed(1)}" y="${(y(value) - 6).toFixed(1)}">${escapeXml(mark.incidentId)}</text>`,
+    );
+  }
+  out.push('</g>');
+}
+
 /**
- * A self-contained SVG of the week: one panel per actor (those whose baseline changed first),
- * objects read per window (with the window before: what the scoring looks at) as a line, the new
- * bulk-read threshold as a dashed red line and the old one dotted grey, windows at or over the
- * threshold marked with red dots; days along the x axis, objects up the y axis.
+ * A self-contained SVG of the week: one panel per principal (those with incidents first, then the
+ * noisiest), the most objects any of its actors read per window (with the window before: what the
+ * scoring looks at) as a line against round y-axis ticks, the bulk-read threshold after the run
+ * dashed red and the one in force during the week dotted grey; windows at or over the week's
+ * threshold are red dots, incidents black rings at their decision; days along the x axis.
  */
 export function renderVolumeChart(data: TuningReport | ChartData): string {
   const chart = 'chart' in data ? data.chart : data;
   const width = 960;
-  const panelHeight = 150;
-  const left = 70;
-  const right = 20;
-  const top = 50;
-  const gap = 40;
-  const plotWidth = width - left - right;
-  const plotHeight = panelHeight - gap;
+  const panelHeight = 160;
+  const left = 74;
+  const top = 56;
+  const plotWidth = width - left - 20;
   const count = Math.max(1, chart.toWindow - chart.fromWindow + 1);
   const height = top + Math.max(1, chart.series.length) * panelHeight + 30;
-  const x = (index: number): number => left + (plotWidth * index) / Math.max(1, count - 1);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<title>keysentry: objects read per window against the bulk-read threshold</title>`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Objects read per window, last week, against each actor's threshold</text>`);
-  out.push(
-    `<g font-size="11"><line x1="${left}" y1="36" x2="${left + 24}" y2="36" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/><text x="${left + 30}" y="40">new threshold</text>` +
-      `<line x1="${left + 130}" y1="36" x2="${left + 154}" y2="36" stroke="#999999" stroke-width="1.5" stroke-dasharray="2 3"/><text x="${left + 160}" y="40">old threshold</text>` +
-      `<circle cx="${left + 270}" cy="36" r="3.5" fill="#d62728"/><text x="${left + 280}" y="40">window at or over the threshold</text></g>`,
-  );
+  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Objects read per window, last week, per principal, against its threshold</text>`);
+  out.push(LEGEND);
   if (chart.series.length === 0) out.push(`<text x="${left}" y="${top + 40}">No activity last week.</text>`);
-  chart.series.forEach((series, panel) => {
-    const y0 = top + panel * panelHeight + 16;
-    const peak = Math.max(1, series.threshold, series.oldThreshold, ...series.values);
-    const yMax = Math.ceil(peak * 1.1);
-    const y = (value: number): number => y0 + plotHeight - (plotHeight * value) / yMax;
-    const color = PALETTE[panel % PALETTE.length] as string;
-    const name = escapeXml(series.principal === series.actor ? series.actor : `${series.actor} (${series.principal})`);
-    out.push(`<g class="actor" data-actor="${escapeXml(series.actor)}">`);
-    out.push(`<text x="${left}" y="${y0 - 4}" font-weight="bold">${name}</text>`);
-    out.push(`<line x1="${left}" y1="${y0 + plotHeight}" x2="${left + plotWidth}" y2="${y0 + plotHeight}" stroke="#333333"/>`);
-    out.push(`<line x1="${left}" y1="${y0}" x2="${left}" y2="${y0 + plotHeight}" stroke="#333333"/>`);
-    out.push(`<text x="${left - 6}" y="${y0 + plotHeight + 4}" text-anchor="end">0</text>`);
-    out.push(`<text x="${left - 6}" y="${y0 + 8}" text-anchor="end">${yMax}</text>`);
-    out.push(`<text transform="translate(${left - 40} ${y0 + plotHeight / 2}) rotate(-90)" text-anchor="middle">objects</text>`);
-    const windowsPerDay = Math.max(1, Math.round(86_400_000 / chart.windowMs));
-    for (let index = 0; index < count; index++) {
-      const window = chart.fromWindow + index;
-      if (window % windowsPerDay !== 0) continue;
-      const day = new Date(window * chart.windowMs).toISOString().slice(5, 10);
-      out.push(`<line x1="${x(index).toFixed(1)}" y1="${y0 + plotHeight}" x2="${x(index).toFixed(1)}" y2="${y0 + plotHeight + 4}" stroke="#333333"/>`);
-      out.push(`<text x="${x(index).toFixed(1)}" y="${y0 + plotHeight + 15}" text-anchor="middle">${day}</text>`);
-    }
-    const points = series.values.map((value, index) => `${x(index).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
-    out.push(`<polyline class="volume" fill="none" stroke="${color}" stroke-width="1.2" points="${points}"/>`);
-    out.push(
-      `<line class="threshold" x1="${left}" y1="${y(series.threshold).toFixed(1)}" x2="${left + plotWidth}" y2="${y(series.threshold).toFixed(1)}" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3"/>`,
-    );
-    out.push(`<text x="${left + plotWidth}" y="${(y(series.threshold) - 3).toFixed(1)}" text-anchor="end" fill="#d62728">threshold ${series.threshold}</text>`);
-    if (series.oldThreshold !== series.threshold) {
-      out.push(
-        `<line class="old-threshold" x1="${left}" y1="${y(series.oldThreshold).toFixed(1)}" x2="${left + plotWidth}" y2="${y(series.oldThreshold).toFixed(1)}" stroke="#999999" stroke-width="1.5" stroke-dasharray="2 3"/>`,
-      );
-      out.push(`<text x="${left + 4}" y="${(y(series.oldThreshold) - 3).toFixed(1)}" fill="#777777">was ${series.oldThreshold}</text>`);
-    }
-    series.values.forEach((value, index) => {
-      if (value > 0 && value >= series.threshold) {
-        const when = new Date((chart.fromWindow + index) * chart.windowMs).toISOString();
-        out.push(`<circle class="over" cx="${x(index).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3.5" fill="#d62728"><title>${when}: ${value} objects</title></circle>`);
-      }
-    });
-    out.push('</g>');
+  chart.series.forEach((series, index) => {
+    const panel = { left, top: top + index * panelHeight + 16, width: plotWidth, height: panelHeight - 44, count };
+    renderPanel(out, chart, series, panel, PALETTE[index % PALETTE.length] as string);
   });
   out.push(`<text x="${left + plotWidth / 2}" y="${height - 8}" text-anchor="middle">day (UTC), ${Math.round(chart.windowMs / 60_000)}-minute windows</text>`);
   out.push('</svg>');
