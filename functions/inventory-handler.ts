@@ -1,10 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
-import { InventoryError } from '../lib/domain/errors.ts';
-import { buildKeyInventory, composeInventoryPage, countFlags } from '../lib/ops/key-inventory.ts';
+import { buildKeyInventory, composeInventoryPage, countFlags, publishInventory } from '../lib/ops/key-inventory.ts';
 import type { BaselineStore } from '../lib/store/store.ts';
 
 /** What the inventory handler reads from and publishes to; tests pass emulator clients and their own clock. */
@@ -44,12 +43,7 @@ export function makeInventoryHandler(deps: InventoryHandlerDependencies): Invent
     if (context !== undefined) logger.addContext(context);
     const report = await buildKeyInventory({ iam: deps.iam, cloudtrail: deps.cloudtrail, store: deps.store, now });
     const page = composeInventoryPage(report);
-    let messageId: string;
-    try {
-      ({ MessageId: messageId = '' } = await deps.sns.send(new PublishCommand({ TopicArn: deps.topicArn, ...page.publish })));
-    } catch (error) {
-      throw new InventoryError(`publishing the key inventory to ${deps.topicArn} failed`, { cause: error });
-    }
+    const messageId = await publishInventory(deps.sns, deps.topicArn, page);
     const flagged = report.keys.filter((key) => key.flags.length > 0);
     logger.info('key inventory published', {
       messageId,
@@ -60,6 +54,8 @@ export function makeInventoryHandler(deps: InventoryHandlerDependencies): Invent
       flagged: flagged.map((key) => ({ userName: key.userName, accessKeyId: key.accessKeyId, flags: key.flags.map((flag) => flag.code) })),
       iamChanges: report.changes.events.length,
       unreadableEvents: report.unreadableEvents,
+      cloudTrail: report.cloudTrail,
+      lastUseFrom: report.lastUseFrom,
     });
     return { messageId, severity: page.severity, keys: report.keys.length, flagged: flagged.length, sms: page.sms };
   };

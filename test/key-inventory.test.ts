@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeInventoryHandler } from '../functions/inventory-handler.ts';
 import { runKeysCommand, type OpsClients } from '../lib/commands/keys-command.ts';
 import type { Sighting } from '../lib/domain/baseline.ts';
-import { buildKeyInventory, formatKeyInventory, type InventoryKey, type KeyInventory } from '../lib/ops/key-inventory.ts';
+import { buildKeyInventory, formatKeyInventory, NEW_KEY_GRACE_DAYS, type InventoryKey, type KeyInventory } from '../lib/ops/key-inventory.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -189,16 +189,19 @@ describe('the access-key inventory', () => {
     const app = keyOf(report, appKey);
     expect(app.lastUsed).toMatchObject({ daysAgo: 0, service: 's3', region: TEST_REGION });
     expect(app.flags).toEqual([]);
-    const contractor = keyOf(report, contractorKey);
-    expect(codes(contractor)).toEqual(['active-never-used']);
-    // Flagged keys come first.
-    expect(report.keys[0]?.accessKeyId).toBe(contractorKey);
+    // Created today and not used yet: a new key's grace period, not a key nobody needs.
+    expect(codes(keyOf(report, contractorKey))).toEqual([]);
     // No state table given: the baseline flag is not decided rather than guessed.
     expect(report.baselinesRead).toBe(false);
+
+    const weekLater = await buildKeyInventory({ iam, cloudtrail, now: () => now + NEW_KEY_GRACE_DAYS * DAY });
+    expect(codes(keyOf(weekLater, contractorKey))).toEqual(['active-never-used']);
+    // Flagged keys come first.
+    expect(weekLater.keys[0]?.accessKeyId).toBe(contractorKey);
   });
 
   it('names the creator from CloudTrail, across pages of event history, and flags a key whose creator was deleted', async () => {
-    const now = Date.now() + 60_000;
+    const now = Date.now() + 8 * DAY;
     mockEventHistory([
       createAccessKeyEvent({ creatorName: names.admin, creatorId: adminId, userName: names.app, accessKeyId: appKey, at: now - 30 * DAY }),
       createAccessKeyEvent({ creatorName: names.jane, creatorId: janeId, userName: names.contractor, accessKeyId: contractorKey, at: now - 80 * DAY }),
@@ -222,7 +225,7 @@ describe('the access-key inventory', () => {
   });
 
   it('counts a creator deleted and re-created under the same name as gone (another user id)', async () => {
-    const now = Date.now() + 60_000;
+    const now = Date.now() + 8 * DAY;
     const formerId = 'AIDAFORMERJANE000001';
     mockEventHistory([createAccessKeyEvent({ creatorName: names.jane, creatorId: formerId, userName: names.contractor, accessKeyId: contractorKey, at: now - 10 * DAY })]);
     const report = await buildKeyInventory({ iam, cloudtrail, now: () => now });
@@ -234,7 +237,7 @@ describe('the access-key inventory', () => {
 
   it('does not flag a key keysentry has seen touch S3 as not in its baseline, and flags the one it never saw', async () => {
     mockEventHistory([]);
-    const now = Date.now() + 60_000;
+    const now = Date.now() + 8 * DAY;
     const store = new MemoryStore();
     await store.recordSightings([appSighting(now - 3 * DAY)]);
     const report = await buildKeyInventory({ iam, cloudtrail, store, now: () => now });
@@ -289,7 +292,7 @@ describe('keysentry keys', () => {
     mockEventHistory([]);
     const output: string[] = [];
     const io = { stdout: { write: (text: string) => output.push(text) }, stderr: { write: (text: string) => output.push(text) } };
-    const deps = { connect: () => ({ iam, cloudtrail }) as OpsClients, now: () => Date.now() + 60_000 };
+    const deps = { connect: () => ({ iam, cloudtrail }) as OpsClients, now: () => Date.now() + 8 * DAY };
 
     expect(await runKeysCommand(['--region', TEST_REGION], io, deps)).toBe(0);
     expect(output.join('')).toMatch(/^keysentry access keys, .*: 2 keys of 4 users, 1 flagged\n/);
@@ -307,7 +310,7 @@ describe('keysentry keys', () => {
     const dynamodb = new DynamoDBClient(emulatorClientConfig());
     const names = { windowsTable: `${prefix}-windows`, stateTable: `${prefix}-state` };
     await ensureTables(dynamodb, names);
-    const now = Date.now() + 60_000;
+    const now = Date.now() + 8 * DAY;
     await new DynamoDbStore({ client: dynamodb, ...names }).recordSightings([appSighting(now - 3 * DAY)]);
     const output: string[] = [];
     const io = { stdout: { write: (text: string) => output.push(text) }, stderr: { write: (text: string) => output.push(text) } };
@@ -352,7 +355,7 @@ describe('the daily inventory function', () => {
   }
 
   it('publishes the report to the pages topic: a high page when a key is active and never used', async () => {
-    const now = Date.now() + 60_000;
+    const now = Date.now() + 8 * DAY;
     mockEventHistory([createAccessKeyEvent({ creatorName: names.admin, creatorId: adminId, userName: names.app, accessKeyId: appKey, at: now - DAY / 2 })]);
     const run = await runHandler(now);
 
@@ -380,5 +383,101 @@ describe('the daily inventory function', () => {
     } finally {
       await iam.send(new UpdateAccessKeyCommand({ UserName: names.contractor, AccessKeyId: contractorKey, Status: 'Active' }));
     }
+  });
+});
+
+describe('the access-key inventory on a real account on day one', () => {
+  // Another moto account, so that the keys made here do not change the counts above.
+  const OTHER = '777788889999';
+  let other: IAMClient;
+  let twoKeys: string[];
+  let userName: string;
+
+  beforeAll(async () => {
+    other = inMotoAccount(new IAMClient(emulatorClientConfig()), OTHER);
+    userName = uniqueName('rotating');
+    await other.send(new CreateUserCommand({ UserName: userName }));
+    twoKeys = [];
+    for (let i = 0; i < 2; i++) twoKeys.push((await other.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey?.AccessKeyId ?? '');
+  });
+
+  it('lists every key without CloudTrail (moto has no LookupEvents): creators unknown with the reason, exit 0', async () => {
+    // A plain client on the emulator: LookupEvents fails there, as it does for a role without cloudtrail:LookupEvents.
+    const bare = inMotoAccount(new CloudTrailClient({ ...emulatorClientConfig(), region: 'us-east-1' }), OTHER);
+    const report = await buildKeyInventory({ iam: other, cloudtrail: bare, now: () => Date.now() + 8 * DAY });
+    expect(report.keys.map((key) => key.accessKeyId).sort()).toEqual([...twoKeys].sort());
+    expect(report.cloudTrail).toMatchObject({ available: false, reason: expect.any(String) });
+    for (const key of report.keys) expect(key.creator).toEqual({ known: false, reason: 'lookup-failed' });
+
+    const output: string[] = [];
+    const io = { stdout: { write: (text: string) => output.push(text) }, stderr: { write: (text: string) => output.push(text) } };
+    const deps = { connect: () => ({ iam: other, cloudtrail: bare }) as OpsClients, now: () => Date.now() + 8 * DAY };
+    expect(await runKeysCommand([], io, deps)).toBe(0);
+    const text = output.join('');
+    for (const key of twoKeys) expect(text).toContain(key);
+    expect(text).toContain('unknown (CloudTrail not read)');
+    expect(text).toMatch(/CloudTrail's event history not read \(.+\): creators unknown/);
+  });
+
+  it('flags both keys of a user with two active keys, and not once one is disabled', async () => {
+    mockEventHistory([]);
+    const report = await buildKeyInventory({ iam: other, cloudtrail, now: () => Date.now() + 60_000 });
+    for (const key of twoKeys) expect(codes(keyOf(report, key))).toEqual(['two-active-keys']);
+    expect(keyOf(report, twoKeys[0] as string).flags[0]?.message).toContain(`${userName} has 2 active keys`);
+
+    await other.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: twoKeys[0], Status: 'Inactive' }));
+    try {
+      const after = await buildKeyInventory({ iam: other, cloudtrail, now: () => Date.now() + 60_000 });
+      expect(codes(keyOf(after, twoKeys[1] as string))).toEqual([]);
+    } finally {
+      await other.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: twoKeys[0], Status: 'Active' }));
+    }
+  });
+
+  it('reads last use from the credential report and asks IAM key by key only where the report lacks it', async () => {
+    mockEventHistory([]);
+    const asked: string[] = [];
+    const counted = inMotoAccount(new IAMClient(emulatorClientConfig()), OTHER);
+    counted.middlewareStack.add(
+      (next, context) => (args) => {
+        asked.push(context.commandName ?? '');
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    const report = await buildKeyInventory({ iam: counted, cloudtrail, now: () => Date.now() + 60_000 });
+    expect(report.lastUseFrom).toBe('credential-report');
+    expect(asked).toContain('GetCredentialReportCommand');
+    // Neither key was ever used: the report says so, and no GetAccessKeyLastUsed is needed.
+    expect(asked.filter((name) => name === 'GetAccessKeyLastUsedCommand')).toEqual([]);
+  });
+
+  it('flags the root user\'s access key from the credential report', async () => {
+    mockEventHistory([]);
+    // moto's credential report has no <root_account> row (its root user has no keys to list):
+    // this middleware appends the row AWS writes when root holds an active key.
+    const withRoot = inMotoAccount(new IAMClient(emulatorClientConfig()), OTHER);
+    const rootRow = `<root_account>,arn:aws:iam::${OTHER}:root,2019-03-01T10:00:00+00:00,not_supported,2026-11-30T08:00:00+00:00,not_supported,not_supported,false,true,2019-03-02T10:00:00+00:00,2026-12-01T09:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A`;
+    withRoot.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'GetCredentialReportCommand') {
+          const output = result.output as { Content?: Uint8Array };
+          const csv = new TextDecoder().decode(output.Content);
+          const [header, ...rows] = csv.trim().split('\n');
+          output.Content = new TextEncoder().encode([header, rootRow, ...rows].join('\n'));
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'rootRow' },
+    );
+    const now = Date.parse('2026-12-05T00:00:00Z');
+    const report = await buildKeyInventory({ iam: withRoot, cloudtrail, now: () => now });
+    const root = report.keys.find((key) => key.isRoot);
+    expect(root).toMatchObject({ userName: '<root_account>', status: 'Active', lastUsed: { service: 's3', region: 'us-east-1', daysAgo: 3 } });
+    expect(codes(root as InventoryKey)).toEqual(['root-access-key', 'old-key']);
+    // Root's key pages high and comes first.
+    expect(report.keys[0]?.isRoot).toBe(true);
+    expect(formatKeyInventory(report)).toContain('root-access-key');
   });
 });
