@@ -56,3 +56,14 @@ describe('keysentry CMD --help', () => {
     expect(await runCli([], none.io)).toBe(2);
   });
 });
+
+describe('reasons as a person reads them', () => {
+  it('shows value and threshold with their units', async () => {
+    const { formatReason } = await import('../lib/domain/reason-format.ts');
+    expect(formatReason({ code: 'never-seen', message: 'never seen before', value: 0, threshold: 7, points: 40 })).toBe(
+      '+40 never-seen: never seen before [value 0 days, threshold 7 days]',
+    );
+    expect(formatReason({ code: 'bulk-read', message: 'm', value: 21, threshold: 10, points: 20 })).toContain('[value 21 objects, threshold 10 objects]');
+    expect(formatReason({ code: 'bytes-out', message: 'm', value: 1_500_000_000, threshold: 500_000_000, points: 20 })).toContain('[value 1.5 GB, threshold 500 MB]');
+  });
+});

@@ -117,8 +117,8 @@ describe('the SMS line', () => {
 describe('the e-mail', () => {
   it('gives the reasons with their numbers, the evidence and the timeline', () => {
     const { page } = messagesOf(contained());
-    expect(page.email).toContain('+40 never-seen: arn:aws:iam::111122223333:user/contractor-2019 first seen 50 s ago [value 0.00, threshold 7]');
-    expect(page.email).toContain('+20 bulk-read: 21 objects read in 49 s by an unfamiliar actor (limit 10) [value 21, threshold 10]');
+    expect(page.email).toContain('+40 never-seen: arn:aws:iam::111122223333:user/contractor-2019 first seen 50 s ago [value 0.00 days, threshold 7 days]');
+    expect(page.email).toContain('+20 bulk-read: 21 objects read in 49 s by an unfamiliar actor (limit 10) [value 21 objects, threshold 10 objects]');
     expect(page.email).toContain('21 reads (21 distinct objects), 0 deletes, 4 lists, 0 failed calls, 9.5 MB out');
     expect(page.email).toContain('buckets: checkup-results');
     expect(page.email).toContain('checkup-results/checkups/2025/P100971/Øyvind-Søreide-rapport.pdf');

@@ -3,7 +3,44 @@ import type { Reason } from './scoring.ts';
 export const formatNumber = (value: number): string =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
 
-/** One reason as a person reads it: points, code, message, and the number against its limit. */
+/** The unit of each reason's value and threshold, as a person reads them; a reason not listed shows bare numbers. */
+const UNITS: Readonly<Record<string, string>> = {
+  'never-seen': 'days',
+  'recently-first-seen': 'days',
+  'new-key': 'days',
+  'new-network': 'networks new in 24 h',
+  'new-tool': 'tools new in 24 h',
+  'new-bucket': 'buckets new in 24 h',
+  'bulk-read': 'objects',
+  'above-fleet': 'objects',
+  'list-then-get-sweep': 'objects',
+  'read-then-delete': 'objects',
+  'mass-delete': 'objects',
+  'version-delete': 'versions',
+  'unitemized-batch-delete': 'objects',
+  'error-burst': 'failed calls',
+};
+
+/** Bytes in the largest unit that keeps a number of at least 1 (1.5 GB, 320 MB). */
+function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1_000 && unit < units.length - 1) {
+    value /= 1_000;
+    unit++;
+  }
+  return `${unit === 0 ? formatNumber(value) : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** A reason's value or threshold with its unit (`0.00 days`, `21 objects`, `512 MB`). */
+export function formatQuantity(reason: Pick<Reason, 'code'>, value: number): string {
+  if (reason.code === 'bytes-out') return formatBytes(value);
+  const unit = UNITS[reason.code];
+  return unit === undefined ? formatNumber(value) : `${formatNumber(value)} ${unit}`;
+}
+
+/** One reason as a person reads it: points, code, message, and the number against its limit, with units. */
 export function formatReason(reason: Reason): string {
-  return `+${reason.points} ${reason.code}: ${reason.message} [value ${formatNumber(reason.value)}, threshold ${formatNumber(reason.threshold)}]`;
+  return `+${reason.points} ${reason.code}: ${reason.message} [value ${formatQuantity(reason, reason.value)}, threshold ${formatQuantity(reason, reason.threshold)}]`;
 }
