@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
 import { itemBytes, readUnits, valueBytes, windowItemBytes, writeUnits } from '../lib/store/item-size.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
+import { createEmulatorDynamoDbClient, uniqueName } from './support/aws-clients.ts';
 
 /** A window delta of `reads` distinct objects read by one actor, and the ids of its events. */
 function readsDelta(reads: number, from = 0): { delta: WindowStats; eventIds: string[] } {
@@ -73,5 +75,27 @@ describe('the memory store counts the units DynamoDB would bill', () => {
     await store.getWindows(bulk.delta.actor, 999, 1_000);
 
     expect(store.readUnits).toBe(Math.ceil(windowItemBytes(stored) / 4096));
+  });
+});
+
+describe('the DynamoDB store counts the units DynamoDB reports', () => {
+  // moto answers ReturnConsumedCapacity with a flat figure per request, not by item size: this
+  // shows the units are asked for and summed; their sizes are the memory store's model above.
+  it('sums ConsumedCapacity of its writes and of its reads', async () => {
+    const client = createEmulatorDynamoDbClient();
+    const tables = { windowsTable: uniqueName('windows'), stateTable: uniqueName('state') };
+    await ensureTables(client, tables);
+    const store = new DynamoDbStore({ client, ...tables, now: () => Date.parse('2026-10-05T00:00:00Z') });
+    const { delta, eventIds } = readsDelta(50);
+
+    await store.addWindow(delta, eventIds, 0);
+    const afterWrite = { writeUnits: store.writeUnits, readUnits: store.readUnits };
+    await store.getWindows(delta.actor, 999, 1_000);
+
+    expect(store.writes).toBe(1);
+    expect(afterWrite.writeUnits).toBeGreaterThan(0);
+    expect(afterWrite.readUnits).toBe(0);
+    expect(store.readUnits).toBeGreaterThan(0);
+    expect(store.writeUnits).toBe(afterWrite.writeUnits);
   });
 });
