@@ -13,6 +13,7 @@ import type { IncidentNotifier } from '../lib/engine/responder-dispatch.ts';
 import { scoreLogFile } from '../lib/engine/score-pipeline.ts';
 import type { DetectorStore } from '../lib/store/store.ts';
 import { logDispatchError, logIncidentChanges, publishBatchMetrics } from './batch-telemetry.ts';
+import { DEFAULT_BATCH_WINDOW_MS } from '../lib/intake/event-intake.ts';
 
 /** The object an S3 notification names; the fields together are the idempotency key. */
 export interface LogFileObject {
@@ -107,7 +108,7 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
   const logger = deps.logger ?? new Logger({ serviceName: 'keysentry' });
   const metrics = deps.metrics ?? new Metrics({ namespace: 'keysentry', serviceName: 'keysentry' });
   const now = deps.now ?? Date.now;
-  const batchWindowMs = deps.batchWindowMs ?? 10_000;
+  const batchWindowMs = deps.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
 
   // `createdAt` (the notification's eventTime) stays out of the idempotency key, the first argument.
   const scoreObject = async (object: LogFileObject, createdAt?: number, content?: Uint8Array): Promise<LogFileSummary> => {

@@ -4,7 +4,6 @@ import {
   GetAccessKeyLastUsedCommand,
   IAMClient,
   ListAccessKeysCommand,
-  NoSuchEntityException,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
@@ -21,6 +20,9 @@ import type {
   ActionResult,
   ContainmentRecord,
 } from '../domain/containment-record.ts';
+import { shellQuote } from '../domain/shell-quote.ts';
+import { formatIsoTime } from '../domain/text-format.ts';
+import { isNoSuchEntity } from './iam-errors.ts';
 
 export type { ContainmentKind, ContainmentTarget, ActionError, ActionSuccess, ActionFailure, ActionResult, ContainmentRecord };
 
@@ -71,16 +73,12 @@ export function createIamClient(options: { endpoint?: string; region?: string; m
   });
 }
 
-const isNoSuchEntity = (error: unknown): boolean =>
-  error instanceof NoSuchEntityException || (error as { name?: string } | null)?.name === 'NoSuchEntity';
 
 function toActionError(error: unknown): ActionError {
   if (error instanceof Error) return { code: error.name || 'Error', message: error.message };
   return { code: 'Error', message: String(error) };
 }
 
-/** Quotes a word for a POSIX shell when it needs it; IAM names never need it, policy documents do. */
-const shellQuote = (text: string): string => (/^[\w+=,.@:/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
 const userNameArgument = (target: ContainmentTarget): string =>
   target.userName !== undefined
@@ -339,7 +337,7 @@ function entityNameOf(identity: Identity): string | undefined {
 }
 
 /** Whole seconds, rounded up: a session issued in the second of containment is denied too. */
-const issueCutoff = (now: number): string => new Date(Math.ceil(now / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+const issueCutoff = (now: number): string => formatIsoTime(Math.ceil(now / 1000) * 1000);
 
 export interface PlanOptions {
   guard: ContainmentGuard;

@@ -13,6 +13,7 @@ import type { Incident } from '../domain/incident.ts';
 import type { ContainmentBlock } from '../domain/policy.ts';
 import { formatReason } from '../domain/reason-format.ts';
 import type { ReasonCode } from '../domain/scoring.ts';
+import { formatBytes, formatIsoTime } from '../domain/text-format.ts';
 
 /** How urgent a page is: `critical` when the score reached the contain threshold, `high` for a page, `info` for the on-call's own steps. */
 export type Severity = 'critical' | 'high' | 'info';
@@ -219,18 +220,6 @@ function formatDuration(ms: number): string {
   return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
 }
 
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
-
-const iso = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
 const count = (n: number): string => n.toLocaleString('en-US');
 
 // --- the SMS line -------------------------------------------------------------------------------
@@ -483,13 +472,13 @@ function composeEmail(
     if (entry.by === 'keysentry') continue;
     timeline.push([entry.at, `${entry.status} by ${entry.by}${entry.note ? `: ${entry.note}` : ''}`]);
   }
-  lines.push('TIMELINE (UTC)', ...timeline.sort((a, b) => a[0] - b[0]).map(([at, what]) => `  ${iso(at)}  ${what}`), '');
+  lines.push('TIMELINE (UTC)', ...timeline.sort((a, b) => a[0] - b[0]).map(([at, what]) => `  ${formatIsoTime(at)}  ${what}`), '');
 
   if (kind === 'active-after-containment') {
     lines.push(
       'STILL ACTIVE',
-      `  The actor made calls until ${iso(incident.lastEventTime ?? 0)}, ` +
-        `more than ${STILL_ACTIVE_GRACE_MS / 1000} s after containment at ${iso(record?.at ?? 0)}.`,
+      `  The actor made calls until ${formatIsoTime(incident.lastEventTime ?? 0)}, ` +
+        `more than ${STILL_ACTIVE_GRACE_MS / 1000} s after containment at ${formatIsoTime(record?.at ?? 0)}.`,
       '  Denied calls (errors) mean the containment holds; successful ones mean other credentials: check CloudTrail.',
       '',
     );

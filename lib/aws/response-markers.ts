@@ -6,7 +6,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { StoreError } from '../domain/errors.ts';
+import { messageOf, StoreError } from '../domain/errors.ts';
 
 /** An incident whose response (containment, page) is not known to be complete. */
 export interface ResponseMarker {
@@ -47,8 +47,6 @@ export class MemoryResponseMarkers implements ResponseMarkers {
 
 /** The partition of the state table that holds the markers: one Query reads them all. */
 export const MARKER_PARTITION = 'RESPONSE-DUE';
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * Markers in the state table, all in one partition (`pk = RESPONSE-DUE`, `sk = incident id`), so

@@ -11,6 +11,7 @@ import type { Incident } from '../domain/incident.ts';
 import { acknowledgeIncident, markReleased, recordPaged, setVerdict } from '../engine/incident-lifecycle.ts';
 import { composePage, pageSignature, publishPage, type PageCommands } from '../aws/paging.ts';
 import type { IncidentStore } from '../store/store.ts';
+import { formatIsoTime } from '../domain/text-format.ts';
 
 export interface IncidentCliDependencies {
   store: IncidentStore;
@@ -44,7 +45,6 @@ Usage: keysentry incidents COMMAND [ID] --table PREFIX [--region R] [--endpoint 
                       sts get-caller-identity; then $USER)
 `;
 
-const iso = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
 
 async function load(store: IncidentStore, id: string): Promise<Incident> {
   const incident = await store.getIncident(id);
@@ -66,7 +66,7 @@ function formatList(incidents: readonly Incident[]): string {
     incident.status,
     incident.action + (incident.blockedBy ? `(${incident.blockedBy})` : ''),
     String(incident.score),
-    iso(incident.decisionTime),
+    formatIsoTime(incident.decisionTime),
     incident.verdict ?? '-',
     whoOf(incident),
   ]);
@@ -79,7 +79,7 @@ function formatList(incidents: readonly Incident[]): string {
 function formatHistory(incident: Incident): string {
   const entries = incident.history ?? [];
   if (entries.length === 0) return 'HISTORY\n  (none)\n';
-  const lines = entries.map((entry) => `  ${iso(entry.at)}  ${entry.status.padEnd(18)} by ${entry.by}${entry.note ? `: ${entry.note}` : ''}`);
+  const lines = entries.map((entry) => `  ${formatIsoTime(entry.at)}  ${entry.status.padEnd(18)} by ${entry.by}${entry.note ? `: ${entry.note}` : ''}`);
   return `HISTORY\n${lines.join('\n')}\n`;
 }
 

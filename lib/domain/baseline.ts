@@ -1,5 +1,6 @@
 import type { AccessEvent } from './access-event.ts';
 import { networkOf } from './caller-origin.ts';
+import { DAY_MS } from './duration.ts';
 
 /** Quantiles of one volume metric over an actor's active windows. */
 export interface Quantiles {
@@ -59,7 +60,6 @@ export interface Sighting {
 
 /** Caps on the sighting maps: enough for real diversity, bounded for a DynamoDB item. */
 export const BASELINE_CAPS = { networks: 200, addresses: 100, tools: 50, buckets: 200 } as const;
-const DAY_MS = 86_400_000;
 
 function noteFirst(map: Map<string, number>, key: string | undefined, time: number): void {
   if (key === undefined) return;

@@ -49,3 +49,8 @@ export class InventoryError extends KeysentryError {}
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The error's name and message (`AccessDenied: not authorized…`): what a check or a report shows an operator. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

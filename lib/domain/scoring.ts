@@ -2,6 +2,8 @@ import type { Identity } from './access-event.ts';
 import type { Baseline, VolumeBaseline, VolumeMetric } from './baseline.ts';
 import { networkOf } from './caller-origin.ts';
 import type { WindowStats } from './window-counter.ts';
+import { formatBytes } from './text-format.ts';
+import { DAY_MS } from './duration.ts';
 
 /** One reason behind a score, as data: the pager and the CLI render it, nobody parses it. */
 export interface Reason {
@@ -92,7 +94,6 @@ export interface ScoreInput {
   settings: ScoringSettings;
 }
 
-const DAY_MS = 86_400_000;
 const UNFAMILIARITY_CAP = 40;
 const ACTIVITY_CAP = 60;
 
@@ -102,8 +103,6 @@ const formatAge = (ms: number): string => {
   if (ms < DAY_MS) return `${Math.round(ms / 3_600_000)} h`;
   return `${(ms / DAY_MS).toFixed(1)} days`;
 };
-const formatBytes = (bytes: number): string =>
-  bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 
 /** Why the actor is not (yet) familiar: never seen, seen for under a week, or a new key of a familiar user. */
 function unfamiliarityOf(input: ScoreInput): Reason | undefined {

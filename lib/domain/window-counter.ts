@@ -1,6 +1,7 @@
 import type { AccessEvent, IdentityType } from './access-event.ts';
 import { networkOf } from './caller-origin.ts';
 import { hash53 } from './hash.ts';
+import { HOUR_MS } from './duration.ts';
 
 /** Counts of one actor in one time window. Sets hold short hashes, capped to bound item size. */
 export interface WindowStats {
@@ -37,6 +38,27 @@ export interface WindowStats {
 }
 
 /** Caps on the distinct sets kept per window (DynamoDB items stay far below 400 KB). */
+/** Windows the score sums: the current one and the one before it. */
+export const SCORED_SPAN_WINDOWS = 2;
+
+/** Whether `window` is summed into the span the score reads at `nowWindow`. */
+export const isInScoredSpan = (window: number, nowWindow: number): boolean => window > nowWindow - SCORED_SPAN_WINDOWS && window <= nowWindow;
+
+/** How far back a read makes a delete of the same object "read then deleted". */
+export const READ_THEN_DELETE_HORIZON_MS = HOUR_MS;
+
+/** The windows a read-then-delete horizon reaches back over, never fewer than the scored span. */
+export function windowsInHorizon(windowMs: number, horizonMs: number = READ_THEN_DELETE_HORIZON_MS): number {
+  return Math.max(SCORED_SPAN_WINDOWS, Math.ceil(horizonMs / windowMs));
+}
+
+/** How many of the objects deleted in `span` are among `reads`: the read-then-delete count the score weighs. */
+export function countReadThenDeleted(span: WindowStats, reads: ReadonlySet<string>): number {
+  let count = 0;
+  for (const hash of span.deletedObjects) if (reads.has(hash)) count++;
+  return count;
+}
+
 export const SET_CAPS = { objects: 5000, small: 64, eventIds: 20_000 } as const;
 
 /** Creates an empty window for an actor. */

@@ -1,7 +1,7 @@
 import type { AccessEvent, IdentityType } from '../domain/access-event.ts';
 import { CallerCache, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './score-engine.ts';
-import { admitOutcome, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
+import { admitOutcome, DEFAULT_BATCH_WINDOW_MS, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
 import type { Incident } from '../domain/incident.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
 import { listLogFiles, readLogOutcomes } from '../intake/log-reader.ts';
@@ -11,8 +11,8 @@ import { ReorderBuffer } from '../intake/reorder-buffer.ts';
 import type { Reason, ScoringSettings } from '../domain/scoring.ts';
 import type { DetectorStore } from '../store/store.ts';
 import { tuneBaselines } from '../tuning/tuning.ts';
+import { DAY_MS } from '../domain/duration.ts';
 
-const DAY_MS = 86_400_000;
 
 export interface ReplayOptions {
   paths: readonly string[];
@@ -103,7 +103,7 @@ const isDelete = (event: AccessEvent): boolean =>
  */
 export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
-  const batchWindowMs = options.batchWindowMs ?? 10_000;
+  const batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
   const warmupMs = options.warmupMs ?? 14 * DAY_MS;
   const tuneEveryMs = options.tuneEveryMs ?? 7 * DAY_MS;
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;

@@ -6,7 +6,16 @@ import { makeIncidentId, type Evidence, type Incident } from '../domain/incident
 import { decideAction, DEFAULT_POLICY, type Decision, type Policy } from '../domain/policy.ts';
 import { DEFAULT_SCORING, scoreAgainstBaseline, type Score, type ScoringSettings } from '../domain/scoring.ts';
 import type { DetectorStore, StoredWindow } from '../store/store.ts';
-import { aggregateBatch, countEvent, createWindowStats, mergeWindowStats, type WindowStats } from '../domain/window-counter.ts';
+import {
+  aggregateBatch,
+  countEvent,
+  countReadThenDeleted,
+  createWindowStats,
+  isInScoredSpan,
+  mergeWindowStats,
+  windowsInHorizon,
+  type WindowStats,
+} from '../domain/window-counter.ts';
 
 export interface DetectorOptions {
   store: DetectorStore;
@@ -57,7 +66,7 @@ export function createDetector(options: DetectorOptions) {
   const policy: Policy = { ...DEFAULT_POLICY, ...options.policy };
   const settings: ScoringSettings = { ...DEFAULT_SCORING, ...options.scoring };
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
-  const horizonWindows = Math.max(2, Math.ceil((options.readThenDeleteHorizonMs ?? 3_600_000) / windowMs));
+  const horizonWindows = windowsInHorizon(windowMs, options.readThenDeleteHorizonMs);
   /**
    * Events of calm actors (familiar, nothing to score) not yet written: held per (actor, window)
    * and written once when the window closes, so routine traffic costs one write per actor and
@@ -156,7 +165,7 @@ export function createDetector(options: DetectorOptions) {
     fresh: readonly AccessEvent[],
   ): { span: WindowStats; readThenDeleted: number } {
     const span = createWindowStats(actor, identity.principal, identity.type, nowWindow);
-    const inSpan = (window: number): boolean => window > nowWindow - 2 && window <= nowWindow;
+    const inSpan = (window: number): boolean => isInScoredSpan(window, nowWindow);
     const held = pending.get(actor) ?? new Map<number, { stats: WindowStats }>();
     for (const [window, stats] of stored) if (inSpan(window)) mergeWindowStats(span, stats);
     for (const [window, entry] of held) if (inSpan(window)) mergeWindowStats(span, entry.stats);
@@ -169,9 +178,7 @@ export function createDetector(options: DetectorOptions) {
     for (const event of fresh) {
       if (event.operation === 'get' && event.errorCode === undefined && event.objectHash) reads.add(event.objectHash);
     }
-    let readThenDeleted = 0;
-    for (const hash of span.deletedObjects) if (reads.has(hash)) readThenDeleted++;
-    return { span, readThenDeleted };
+    return { span, readThenDeleted: countReadThenDeleted(span, reads) };
   }
 
   function buildEvidence(span: WindowStats, events: readonly AccessEvent[]): Evidence {

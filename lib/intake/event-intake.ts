@@ -76,6 +76,9 @@ export function admitOutcome(
   return event;
 }
 
+/** Event time decided as one batch unless told otherwise: the SQS batching window's order of magnitude. */
+export const DEFAULT_BATCH_WINDOW_MS = 10_000;
+
 /** The end of the intake batch an event time falls in: batches are `batchWindowMs` of event time. */
 export const batchEndOf = (eventTime: number, batchWindowMs: number): number =>
   (Math.floor(eventTime / batchWindowMs) + 1) * batchWindowMs;

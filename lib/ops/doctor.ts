@@ -1,8 +1,8 @@
 import { DescribeRuleCommand } from '@aws-sdk/client-eventbridge';
+import { describeError } from '../domain/errors.ts';
 import {
   accountOf,
   errorName,
-  messageOf,
   MissingCredentialsError,
   regionOf,
   type DoctorCheck,
@@ -97,7 +97,7 @@ async function runGuarded(unit: DoctorCheckUnit, context: DoctorContext): Promis
   try {
     return await unit.run(context);
   } catch (error) {
-    return { id: unit.id, name: unit.name, ok: false, detail: `could not check: ${messageOf(error)}` };
+    return { id: unit.id, name: unit.name, ok: false, detail: `could not check: ${describeError(error)}` };
   }
 }
 

@@ -10,6 +10,7 @@ import { flagKey } from './key-inventory/flag-rules.ts';
 import { daysBetween, iso, lastUsedOf, listKeys, listUsers, makeExistenceCheck, mapConcurrently, reading } from './key-inventory/iam-reads.ts';
 import { isHighKey } from './key-inventory/inventory-page.ts';
 import { EVENT_HISTORY_DAYS, type InventoryKey, type KeyCreator, type KeyInventory, type KnownCreator } from './key-inventory/inventory-types.ts';
+import { DAY_MS } from '../domain/duration.ts';
 
 export * from './key-inventory/inventory-types.ts';
 export { FLAG_RULES, NEW_KEY_GRACE_DAYS, OLD_KEY_DAYS, UNUSED_DAYS, type FlagRule } from './key-inventory/flag-rules.ts';
@@ -18,7 +19,6 @@ export { parseCredentialReport } from './key-inventory/credential-report.ts';
 export { countFlags, describeKeyCreator, formatKeyInventory } from './key-inventory/inventory-format.ts';
 export { composeInventoryPage, isHighKey, publishInventory, type InventoryPage } from './key-inventory/inventory-page.ts';
 
-const DAY_MS = 86_400_000;
 
 /**
  * Every AWS action the inventory calls, all reads: serverless.yml grants the inventory function

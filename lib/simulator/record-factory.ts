@@ -1,4 +1,5 @@
 import type { SeededRandom } from './seeded-random.ts';
+import { DAY_MS } from '../domain/duration.ts';
 
 /** A CloudTrail record, serialized as it appears in a log file's `Records` array. */
 export interface SerializedRecord {
@@ -56,7 +57,6 @@ const ERROR_MESSAGES: Record<string, string> = {
   NoSuchKey: 'The specified key does not exist.',
 };
 
-const DAY_MS = 86_400_000;
 const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
 let cachedDay = Number.NaN;
 let cachedDate = '';

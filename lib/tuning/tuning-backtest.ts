@@ -3,9 +3,14 @@ import type { Incident } from '../domain/incident.ts';
 import { decideAction, type Action, type Policy } from '../domain/policy.ts';
 import { scoreAgainstBaseline, type ScoringSettings } from '../domain/scoring.ts';
 import type { Backtest, BacktestCounts, ThresholdChange, TuningThresholds } from '../domain/tuning-run.ts';
-import { countDistinctObjects, createWindowStats, mergeWindowStats, type WindowStats } from '../domain/window-counter.ts';
-
-const HOUR_MS = 3_600_000;
+import {
+  countDistinctObjects,
+  countReadThenDeleted,
+  createWindowStats,
+  mergeWindowStats,
+  windowsInHorizon,
+  type WindowStats,
+} from '../domain/window-counter.ts';
 
 /** The baselines a backtest scores against. */
 export interface ScoringParameters {
@@ -49,13 +54,12 @@ export function scoreActorWeek(
   windowMs: number,
 ): ScoredWindow[] {
   const byWindow = new Map(windows.map((w) => [w.window, w]));
-  const horizon = Math.max(2, Math.ceil(HOUR_MS / windowMs));
+  const horizon = windowsInHorizon(windowMs);
   return windows.map((current) => {
     const span = spanOf(current, byWindow.get(current.window - 1));
     const reads = new Set<string>();
     for (let w = current.window - horizon + 1; w <= current.window; w++) for (const hash of byWindow.get(w)?.readObjects ?? []) reads.add(hash);
-    let readThenDeleted = 0;
-    for (const hash of span.deletedObjects) if (reads.has(hash)) readThenDeleted++;
+    const readThenDeleted = countReadThenDeleted(span, reads);
     const longTermKey = current.identityType === 'iam-user-key' && current.actor.startsWith('AKIA') ? current.actor : undefined;
     const identity = { type: current.identityType, principal: current.principal, actor: current.actor, longTermKey };
     const score = scoreAgainstBaseline({

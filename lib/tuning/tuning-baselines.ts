@@ -3,8 +3,8 @@ import type { HistoryEntry, Incident } from '../domain/incident.ts';
 import type { BaselineChange, TunedFields } from '../domain/tuning-run.ts';
 import { emptySamples, summarize, type WindowSample } from './tuning-samples.ts';
 import type { Suspicion } from './tuning-suspicion.ts';
+import { DAY_MS } from '../domain/duration.ts';
 
-const DAY_MS = 86_400_000;
 
 /** The baselines the run forgets (gone `forgetAfterDays`) and those that became familiar since the last run. */
 export function forgetAndPromote(

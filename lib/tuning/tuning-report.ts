@@ -1,6 +1,6 @@
 import type { BaselineChange, ChangeReason, ChartData, TuningReport } from './tuning.ts';
+import { formatIsoMinute } from '../domain/text-format.ts';
 
-const iso = (time: number): string => new Date(time).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
 const show = (value: number | null): string => (value === null ? '-' : String(value));
 
 const REASON_TEXT: Record<ChangeReason, string> = {
@@ -31,10 +31,10 @@ export function formatTuningReport(report: TuningReport, options: { rollbackComm
   const { backtest, thresholds } = report;
   const lines: string[] = [];
   const since = report.previousVersion === undefined ? 'the first version' : `replaces version ${report.previousVersion}`;
-  lines.push(`keysentry weekly tuning: version ${report.version} at ${iso(report.tunedAt)} (${since})`);
+  lines.push(`keysentry weekly tuning: version ${report.version} at ${formatIsoMinute(report.tunedAt)} (${since})`);
   lines.push(`Learned from ${report.windows} windows of ${report.principals} principals.`);
   lines.push('');
-  lines.push(`BACKTEST  ${iso(backtest.from)} -> ${iso(backtest.to)}: ${backtest.windows} windows of ${backtest.actors} actors`);
+  lines.push(`BACKTEST  ${formatIsoMinute(backtest.from)} -> ${formatIsoMinute(backtest.to)}: ${backtest.windows} windows of ${backtest.actors} actors`);
   lines.push(`  what happened:        paged ${backtest.actual.paged}, contained ${backtest.actual.contained} (verdicts: ${backtest.actual.benign} benign, ${backtest.actual.confirmed} confirmed)`);
   lines.push(`  old parameters would: paged ${backtest.old.paged}, contained ${backtest.old.contained}`);
   lines.push(`  new parameters would: paged ${backtest.new.paged}, contained ${backtest.new.contained}`);

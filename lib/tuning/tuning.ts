@@ -10,11 +10,10 @@ import { ChangeLog, familiarMsOf, forgetAndPromote, logChanges, tuneFields } fro
 import { chartPrincipals, findNoisiest } from './tuning-chart-data.ts';
 import { sampleWindows, summarize, type WindowSample } from './tuning-samples.ts';
 import { judgeIncidents, unlearnSuspects, type Unlearning } from './tuning-suspicion.ts';
+import { DAY_MS, WEEK_MS } from '../domain/duration.ts';
 
 export type { TuningThresholds, TuningOptions, TunedFields, ChangeReason, BaselineChange, BacktestCounts, Backtest, ThresholdChange, NoisyActor, ChartSeries, ChartData, TuningReport, TuningRun, TuningRunSummary, TuningSummary, TuningOutcome } from '../domain/tuning-run.ts';
 
-const DAY_MS = 86_400_000;
-const WEEK_MS = 7 * DAY_MS;
 
 /** The tuning has no stored windows to learn from in its weeks: it refuses rather than learn nothing and write a version. */
 export class StaleDataError extends KeysentryError {}

@@ -90,7 +90,6 @@ export interface DoctorCheckUnit {
 /** The on-call's credentials could not be found: no check can run. */
 export class MissingCredentialsError extends KeysentryError {}
 
-export const messageOf = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 export const errorName = (error: unknown): string | undefined => (error as { name?: string } | null)?.name;
 
 /** The last segment of an ARN path (`arn:aws:iam::1:role/path/name` → `name`), or the text itself. */

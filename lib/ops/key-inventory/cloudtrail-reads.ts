@@ -1,8 +1,8 @@
 import { paginateLookupEvents, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { reading, iso } from './iam-reads.ts';
 import { EVENT_HISTORY_DAYS, type CreatingPrincipal, type IamChange, type KnownCreator } from './inventory-types.ts';
+import { DAY_MS } from '../../domain/duration.ts';
 
-const DAY_MS = 86_400_000;
 
 /** The IAM calls that create, enable, remove or empower credentials: the last day's are reported. */
 export const IAM_CHANGE_EVENTS = [

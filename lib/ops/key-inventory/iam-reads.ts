@@ -2,7 +2,6 @@ import {
   GetAccessKeyLastUsedCommand,
   GetRoleCommand,
   GetUserCommand,
-  NoSuchEntityException,
   paginateListAccessKeys,
   paginateListUsers,
   type AccessKeyMetadata,
@@ -11,13 +10,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { InventoryError, messageOf } from '../../domain/errors.ts';
 import type { CreatingPrincipal, InventoryKey } from './inventory-types.ts';
+import { isNoSuchEntity } from '../../aws/iam-errors.ts';
+import { DAY_MS } from '../../domain/duration.ts';
+import { formatIsoSecond } from '../../domain/text-format.ts';
 
-const DAY_MS = 86_400_000;
-
-export const iso = (time: number): string => new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** Times in the inventory are to the second. */
+export const iso = formatIsoSecond;
 export const daysBetween = (from: number, to: number): number => Math.max(0, Math.floor((to - from) / DAY_MS));
-const isNoSuchEntity = (error: unknown): boolean =>
-  error instanceof NoSuchEntityException || (error as { name?: string } | null)?.name === 'NoSuchEntity';
 
 /** Runs `work` on every item, at most `limit` at a time, keeping the items' order in the results. */
 export async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
