@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { AccessEvent } from '../lib/domain/access-event.ts';
+import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
+import { createDetector } from '../lib/engine/score-engine.ts';
+import { MemoryStore } from '../lib/store/memory-store.ts';
+import { loadRepairedRecords } from './events/load-events.ts';
+
+// How the detector batches its window writes. Calm events (nothing to score: here the replay's
+// warm-up, which only counts and learns) wait in memory and are written once per actor and
+// window when the window after theirs has begun; an actor with something to score is written at
+// once. The events are the OTRF breach's S3 data events: stolen role credentials listing and
+// downloading one bucket between 01:00:33 and 01:13:20.
+
+const EVENTS: AccessEvent[] = loadRepairedRecords()
+  .filter((record) => record.eventSource === 's3.amazonaws.com' && typeof record.requestParameters?.bucketName === 'string')
+  .map((record) => {
+    const outcome = normalizeRecord(record);
+    if (outcome.kind !== 'event') throw new Error(`record ${record.eventID} not admitted: ${outcome.kind}`);
+    return outcome.event;
+  });
+const THIEF = 'ASIA5FLZVX4OPVKKVBMX';
+const WINDOW_MS = 900_000;
+const WINDOW = Math.floor((EVENTS[0] as AccessEvent).eventTime / WINDOW_MS);
+/** A decision time 10 s into window `window`. */
+const inWindow = (window: number): number => window * WINDOW_MS + 10_000;
+const LAST_EVENT_TIME = Math.max(...EVENTS.map((event) => event.eventTime));
+
+async function storedWindow(store: MemoryStore) {
+  const [window] = await store.getWindows(THIEF, WINDOW, WINDOW);
+  return window === undefined ? undefined : { events: window.events, gets: window.gets, lists: window.lists, revision: window.revision };
+}
+
+describe('the detector batching window writes', () => {
+  it('the breach events are one actor in one 15-minute window', () => {
+    expect(EVENTS.length).toBe(9);
+    expect(new Set(EVENTS.map((event) => event.identity.actor))).toEqual(new Set([THIEF]));
+    expect(new Set(EVENTS.map((event) => Math.floor(event.eventTime / WINDOW_MS)))).toEqual(new Set([WINDOW]));
+  });
+
+  it('holds calm events through their window and the next, and writes the window once when the one after begins', async () => {
+    const store = new MemoryStore();
+    const detector = createDetector({ store, windowMs: WINDOW_MS });
+    await detector.processBatch(EVENTS.slice(0, 4), EVENTS[3]!.eventTime + 10_000, { learnOnly: true });
+    await detector.processBatch(EVENTS.slice(4), LAST_EVENT_TIME + 10_000, { learnOnly: true });
+    expect(await storedWindow(store)).toBeUndefined();
+
+    // A late event may still arrive for the window just closed: it is kept through the next one.
+    await detector.processBatch([], inWindow(WINDOW + 1), { learnOnly: true });
+    expect(await storedWindow(store)).toBeUndefined();
+
+    await detector.processBatch([], inWindow(WINDOW + 2), { learnOnly: true });
+    expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
+  });
+
+  it('counts a redelivered event once, whether it is still held or already written', async () => {
+    const store = new MemoryStore();
+    const detector = createDetector({ store, windowMs: WINDOW_MS });
+    await detector.processBatch(EVENTS, LAST_EVENT_TIME + 10_000, { learnOnly: true });
+    const redelivered = await detector.processBatch(EVENTS, LAST_EVENT_TIME + 20_000, { learnOnly: true });
+    expect(redelivered.fresh).toBe(0);
+
+    await detector.processBatch([], inWindow(WINDOW + 2), { learnOnly: true });
+    const again = await detector.processBatch(EVENTS, inWindow(WINDOW + 2) + 10_000, { learnOnly: true });
+    expect(again.fresh).toBe(0);
+    await detector.flush();
+    expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
+  });
+
+  it('adds an event arriving after its window was written in a second write', async () => {
+    const store = new MemoryStore();
+    const detector = createDetector({ store, windowMs: WINDOW_MS });
+    const late = EVENTS.at(-1) as AccessEvent;
+    await detector.processBatch(EVENTS.slice(0, -1), LAST_EVENT_TIME + 10_000, { learnOnly: true });
+    await detector.processBatch([], inWindow(WINDOW + 2), { learnOnly: true });
+    expect((await storedWindow(store))?.events).toBe(8);
+
+    const outcome = await detector.processBatch([late], inWindow(WINDOW + 2) + 10_000, { learnOnly: true });
+    expect(outcome.fresh).toBe(1);
+    expect((await storedWindow(store))?.events).toBe(9);
+    expect((await storedWindow(store))?.revision).toBe(2);
+  });
+
+  it('writes everything held at once on flush, as a container shutting down does', async () => {
+    const store = new MemoryStore();
+    const detector = createDetector({ store, windowMs: WINDOW_MS });
+    await detector.processBatch(EVENTS, LAST_EVENT_TIME + 10_000, { learnOnly: true });
+    expect(await storedWindow(store)).toBeUndefined();
+    await detector.flush();
+    expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
+  });
+
+  it('writes an actor with something to score at once, together with the events it had held', async () => {
+    const store = new MemoryStore();
+    const detector = createDetector({ store, windowMs: WINDOW_MS });
+    await detector.processBatch(EVENTS.slice(0, 4), EVENTS[3]!.eventTime + 10_000, { learnOnly: true });
+    const outcome = await detector.processBatch(EVENTS.slice(4), LAST_EVENT_TIME + 10_000);
+    // Never seen before: the score has reasons, so nothing of this actor waits.
+    expect(outcome.verdicts.map((verdict) => verdict.score.reasons.length > 0)).toEqual([true]);
+    expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
+  });
+});
