@@ -31,7 +31,7 @@ beforeAll(async () => {
   await store.openIncident(ransomwareIncident({ action: 'page', blockedBy: 'dry-run' }), 3_600_000);
 });
 
-describe('keysentry incidents', () => {
+describe('keysentry incidents on a deployment (the CLI wiring, DynamoDB)', () => {
   it('lists the deployment’s incidents and acknowledges one in the name of the AWS caller identity', async () => {
     const incidentId = ransomwareIncident().incidentId;
     const list = capture();

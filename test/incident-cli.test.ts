@@ -1,17 +1,23 @@
 import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
   DeleteUserPolicyCommand,
   IAMClient,
   IAMServiceException,
+  ListAccessKeysCommand,
+  ListUserPoliciesCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { planContainment, runContainment } from '../lib/aws/containment.ts';
 import { KeysentryError, TransitionError, UsageError } from '../lib/domain/errors.ts';
 import type { Incident } from '../lib/domain/incident.ts';
 import { runIncidentsCommand } from '../lib/commands/incidents-command.ts';
 import { acknowledgeIncident, canTransition, markReleased, recordContainment, updateIncidentWith } from '../lib/engine/incident-lifecycle.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { breachIncident, ransomwareIncident, succeededContainment } from './fixtures/incidents.ts';
+import { emulatorClientConfig, inMotoAccount, uniqueName } from './support/aws-clients.ts';
 
 const NOW = Date.parse('2026-10-20T03:40:00Z');
 const CONTAINED_AT = Date.parse('2026-10-20T03:12:51Z');
@@ -35,7 +41,42 @@ function cli(store: MemoryStore, iam = new IAMClient({ region: 'us-east-1' })) {
   return { run, out: () => out.join(''), err: () => err.join('') };
 }
 
-describe('keysentry incidents', () => {
+/** This file's moto account: its IAM users meet no other file's. */
+const ACCOUNT = '246813579024';
+
+/**
+ * The breach on the emulator: its IAM user (named afresh) with a real key, the incident moved onto
+ * them, and that key contained by the real containment actions (disabled, sessions denied).
+ */
+async function containedBreachOnEmulator(): Promise<{ iam: IAMClient; store: MemoryStore; keyId: string; userName: string }> {
+  const iam = inMotoAccount(new IAMClient(emulatorClientConfig()), ACCOUNT);
+  const userName = uniqueName('contractor');
+  await iam.send(new CreateUserCommand({ UserName: userName }));
+  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+  const keyId = AccessKey?.AccessKeyId as string;
+  const arn = `arn:aws:iam::${ACCOUNT}:user/${userName}`;
+  const breach = breachIncident();
+  const incident = breachIncident({
+    actor: keyId,
+    principal: arn,
+    accessKeyId: keyId,
+    identity: { ...breach.identity, accessKeyId: keyId, actor: keyId, longTermKey: keyId, arn, principal: arn, accountId: ACCOUNT, userName },
+  });
+  const store = await storeWith(incident);
+  const plan = planContainment(incident, { guard: { protectedPrincipals: [], ownRoleArns: [], accounts: [ACCOUNT] }, now: CONTAINED_AT });
+  const record = await runContainment(iam, plan, { dryRun: false, now: () => CONTAINED_AT });
+  expect(record.ok).toBe(true);
+  await recordContainment(store, incident.incidentId, record);
+  return { iam, store, keyId, userName };
+}
+
+async function iamStateOf(iam: IAMClient, userName: string): Promise<{ keys: string[]; policies: string[] }> {
+  const { AccessKeyMetadata = [] } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+  const { PolicyNames = [] } = await iam.send(new ListUserPoliciesCommand({ UserName: userName }));
+  return { keys: AccessKeyMetadata.map((key) => key.Status as string), policies: PolicyNames };
+}
+
+describe('keysentry incidents (the commands, on a store in memory)', () => {
   it('lists open incidents newest first, and released ones with --all', async () => {
     const store = await storeWith(breachIncident(), ransomwareIncident({ decisionTime: NOW - 60_000 }));
     await containedBreach(store);
@@ -74,20 +115,11 @@ describe('keysentry incidents', () => {
   });
 
   it('releases a contained key: re-enables it, removes the deny policy, records who and why', async () => {
-    const store = await storeWith(breachIncident());
-    await containedBreach(store);
-    const iam = new IAMClient({ region: 'us-east-1' });
-    const mock = mockClient(iam);
-    mock.on(UpdateAccessKeyCommand).resolves({});
-    mock.on(DeleteUserPolicyCommand).resolves({});
+    const { iam, store, keyId, userName } = await containedBreachOnEmulator();
+    expect(await iamStateOf(iam, userName)).toEqual({ keys: ['Inactive'], policies: ['keysentry-deny-KS-HKDURC'] });
     const { run, out } = cli(store, iam);
     expect(await run('release', 'KS-HKDURC', '--note', 'the contractor came back')).toBe(0);
-    expect(mock.commandCalls(UpdateAccessKeyCommand).map((call) => call.args[0].input)).toEqual([
-      { UserName: 'contractor-2019', AccessKeyId: 'AKIAFR5DZ5MDQX7IX7IB', Status: 'Active' },
-    ]);
-    expect(mock.commandCalls(DeleteUserPolicyCommand).map((call) => call.args[0].input)).toEqual([
-      { UserName: 'contractor-2019', PolicyName: 'keysentry-deny-KS-HKDURC' },
-    ]);
+    expect(await iamStateOf(iam, userName)).toEqual({ keys: ['Active'], policies: [] });
     expect(out()).toContain('KS-HKDURC released by oncall-alice.');
     const incident = await store.getIncident('KS-HKDURC');
     expect(incident?.status).toBe('released');
@@ -96,13 +128,14 @@ describe('keysentry incidents', () => {
       ['acknowledged', 'oncall-alice'],
       ['released', 'oncall-alice'],
     ]);
-    expect(incident?.history?.at(-1)?.note).toMatch(/^the contractor came back — undone: re-enabled key AKIAFR5DZ5MDQX7IX7IB/);
+    expect(incident?.history?.at(-1)?.note).toMatch(new RegExp(`^the contractor came back — undone: re-enabled key ${keyId}`));
   });
 
   it('keeps the incident unreleased and prints the commands when an undo fails', async () => {
     const store = await storeWith(breachIncident());
     await containedBreach(store);
     const iam = new IAMClient({ region: 'us-east-1' });
+    // A mock, because moto does not enforce IAM permissions: it cannot answer AccessDenied.
     const mock = mockClient(iam);
     mock.on(UpdateAccessKeyCommand).resolves({});
     mock
@@ -117,6 +150,7 @@ describe('keysentry incidents', () => {
   it('releases a page-only incident without touching IAM', async () => {
     const store = await storeWith(breachIncident({ action: 'page', score: 60 }));
     const iam = new IAMClient({ region: 'us-east-1' });
+    // A mock, because what is asserted is that no request is made at all, which moto cannot tell.
     const mock = mockClient(iam);
     const { run } = cli(store, iam);
     expect(await run('release', 'KS-HKDURC')).toBe(0);
@@ -152,17 +186,13 @@ describe('keysentry incidents', () => {
   });
 
   it('refuses to release a confirmed attack without --force', async () => {
-    const store = await storeWith(breachIncident());
-    await containedBreach(store);
-    const iam = new IAMClient({ region: 'us-east-1' });
-    const mock = mockClient(iam);
-    mock.on(UpdateAccessKeyCommand).resolves({});
-    mock.on(DeleteUserPolicyCommand).resolves({});
+    const { iam, store, userName } = await containedBreachOnEmulator();
     const { run } = cli(store, iam);
     expect(await run('confirm', 'KS-HKDURC')).toBe(0);
     await expect(run('release', 'KS-HKDURC')).rejects.toBeInstanceOf(KeysentryError);
-    expect(mock.calls()).toEqual([]);
+    expect(await iamStateOf(iam, userName)).toEqual({ keys: ['Inactive'], policies: ['keysentry-deny-KS-HKDURC'] });
     expect(await run('release', 'KS-HKDURC', '--force')).toBe(0);
+    expect(await iamStateOf(iam, userName)).toEqual({ keys: ['Active'], policies: [] });
     expect((await store.getIncident('KS-HKDURC'))?.status).toBe('released');
   });
 
