@@ -107,20 +107,19 @@ export class TableAccess {
   }
 
   /** Every item a Query answers, page after page. */
-  async *query(input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): AsyncIterable<Item> {
-    let startKey: Item | undefined;
-    do {
-      const page = await this.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-      yield* page.Items ?? [];
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+  query(input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): AsyncIterable<Item> {
+    return this.paged((startKey) => this.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey })));
   }
 
   /** Every item a Scan answers, page after page. */
-  async *scan(input: Omit<ScanCommandInput, 'ExclusiveStartKey'>): AsyncIterable<Item> {
+  scan(input: Omit<ScanCommandInput, 'ExclusiveStartKey'>): AsyncIterable<Item> {
+    return this.paged((startKey) => this.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey })));
+  }
+
+  private async *paged(read: (startKey: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): AsyncIterable<Item> {
     let startKey: Item | undefined;
     do {
-      const page = await this.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey }));
+      const page = await read(startKey);
       yield* page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
