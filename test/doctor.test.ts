@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DisableRuleCommand, EnableRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateEventSourceMappingCommand, CreateFunctionCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, ListSubscriptionsByTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -47,7 +47,7 @@ const ASSUME_LAMBDA = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
-let clients: { cloudtrail: CloudTrailClient; events: EventBridgeClient; sqs: SQSClient; sns: SNSClient; iam: IAMClient; lambda: LambdaClient };
+let clients: { cloudtrail: CloudTrailClient; events: EventBridgeClient; sqs: SQSClient; sns: SNSClient; iam: IAMClient; lambda: LambdaClient; s3: S3Client };
 let config: DoctorConfig;
 let logBucket: string;
 let intakeArn: string;
@@ -56,7 +56,7 @@ const buckets = [uniqueName('health-checkups'), uniqueName('invoices')];
 /** A trail writing to the log bucket, logging, with `selectors` (basic or advanced) in place. */
 async function createTrail(selectors: { EventSelectors?: EventSelector[]; AdvancedEventSelectors?: AdvancedEventSelector[] }, logging = true): Promise<string> {
   const name = uniqueName('keysentry-trail');
-  await clients.cloudtrail.send(new CreateTrailCommand({ Name: name, S3BucketName: logBucket }));
+  await clients.cloudtrail.send(new CreateTrailCommand({ Name: name, S3BucketName: logBucket, EnableLogFileValidation: true }));
   await clients.cloudtrail.send(new PutEventSelectorsCommand({ TrailName: name, ...selectors }));
   if (logging) await clients.cloudtrail.send(new StartLoggingCommand({ Name: name }));
   return name;
@@ -151,10 +151,28 @@ beforeAll(async () => {
     sns: new SNSClient(aws),
     iam: new IAMClient(aws),
     lambda: new LambdaClient(aws),
+    s3: new S3Client({ ...aws, forcePathStyle: true }),
   };
   logBucket = uniqueName('keysentry-trail-logs');
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: logBucket, CreateBucketConfiguration: { LocationConstraint: TEST_REGION } }));
+  // Only CloudTrail may write log files there (the trail-bucket-policy check).
+  const logs = `arn:aws:s3:::${logBucket}/AWSLogs/*`;
+  const onlyCloudTrail = {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'AWSCloudTrailWrite', Effect: 'Allow', Principal: { Service: 'cloudtrail.amazonaws.com' }, Action: 's3:PutObject', Resource: logs },
+      {
+        Sid: 'KeysentryOnlyCloudTrailWritesLogs',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: logs,
+        Condition: { StringNotEquals: { 'aws:PrincipalServiceName': 'cloudtrail.amazonaws.com' } },
+      },
+    ],
+  };
+  await s3.send(new PutBucketPolicyCommand({ Bucket: logBucket, Policy: JSON.stringify(onlyCloudTrail) }));
 
   const deadLetters = await createQueue();
   const intake = await createQueue(deadLetters.arn);
@@ -198,8 +216,8 @@ describe('keysentry doctor', () => {
     expect(checkNamed(checks, ID.queue).detail).toMatch(/after 5 receives/);
     expect(checkNamed(checks, ID.containPermissions).detail).toContain('inline contain');
     const report = formatDoctorReport(checks);
-    expect(report.match(/✔/g)).toHaveLength(8);
-    expect(report).toContain('All 8 checks passed.');
+    expect(report.match(/✔/g)).toHaveLength(DOCTOR_CHECKS.length);
+    expect(report).toContain(`All ${DOCTOR_CHECKS.length} checks passed.`);
   });
 
   it('fails the data-event check for a bucket the selectors leave out, and its fix (which keeps the other selectors) makes it pass', async () => {
@@ -245,7 +263,7 @@ describe('keysentry doctor', () => {
     expect(report).toContain(`✘ ${CHECK_NAMES[ID.trailLogging]}`);
     expect(report).toContain(`fix:\n      aws cloudtrail start-logging --region ${TEST_REGION} --name ${trail}\n`);
     expect(report).toContain(`✔ ${CHECK_NAMES[ID.dataEvents]}`);
-    expect(report).toContain('1 of 8 checks failed.');
+    expect(report).toContain(`1 of ${DOCTOR_CHECKS.length} checks failed.`);
   });
 
   it('fails a trail that does not exist, saying where it looked', async () => {

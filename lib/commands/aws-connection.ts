@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { createIamClient } from '../aws/containment.ts';
 import { createDynamoDbClient } from '../aws/dynamodb-store.ts';
+import { S3Client } from '@aws-sdk/client-s3';
 
 /** Which account and region a command talks to: an emulator's endpoint, or AWS's default for the region. */
 export interface AwsConnection {
@@ -25,6 +26,8 @@ export interface OpsClients {
   lambda: LambdaClient;
   dynamodb: DynamoDBClient;
   sts?: STSClient;
+  /** Reads the trail bucket's policy (`doctor`). */
+  s3?: S3Client;
 }
 
 /** What the commands are given: how to build clients (tests point them at the emulator or mock them) and a clock. */
@@ -51,6 +54,8 @@ export function createOpsClients(connection: AwsConnection): OpsClients {
     lambda: new LambdaClient(common),
     dynamodb: createDynamoDbClient(connection),
     sts: new STSClient(common),
+    // An emulator serves buckets by path, not by host name.
+    s3: new S3Client({ ...common, forcePathStyle: connection.endpoint !== undefined }),
   };
 }
 

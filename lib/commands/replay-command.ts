@@ -1,4 +1,9 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { cloudTrailPublicKeys, publicKeysFromJson } from '../aws/cloudtrail-digests.ts';
+import { verifyLocalDigests } from '../intake/digest-files.ts';
 import type { CliIo } from './cli-io.ts';
 import type { CliCommand } from './command.ts';
 import { formatIncidentTable, formatSummary } from './replay-format.ts';
@@ -25,6 +30,9 @@ Options:
   --protect PATTERN           never contain this user/role ARN or key id (repeatable, * wildcard)
   --protected-buckets a,b     score only these buckets' events, as the deployment's protectedBuckets
   --dry-run                   page "would have contained" instead of containing
+  --verify-digests            contain only on log files a valid CloudTrail digest (among PATHs) vouches for
+  --public-keys FILE          CloudTrail's public keys for --verify-digests (aws cloudtrail list-public-keys
+                              output); without it, cloudtrail:ListPublicKeys in each digest's region
   --include-service-calls     also score calls AWS services make themselves
   --workers N                 read, gunzip and parse on N threads while one scores (default 0)
   --store memory|dynamodb     where windows, baselines and incidents live (default memory)
@@ -44,6 +52,8 @@ export const REPLAY_OPTIONS = {
   protect: { type: 'string', multiple: true },
   'protected-buckets': { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  'verify-digests': { type: 'boolean', default: false },
+  'public-keys': { type: 'string' },
   'include-service-calls': { type: 'boolean', default: false },
   workers: { type: 'string', default: '0' },
   store: { type: 'string', default: 'memory' },
@@ -79,8 +89,10 @@ export async function runReplayCommand(args: readonly string[], io: CliIo): Prom
   }
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 0 || workers > 16) throw new UsageError(`--workers: "${values.workers}" is not a thread count 0–16`);
+  const trustSource = values['verify-digests'] ? await vouchedFor(positionals, values, io) : undefined;
   const progress = makeProgress(io, !values.json || io.stderr.isTTY === true);
   const result = await replayLogs({
+    trustSource,
     paths: positionals,
     batchWindowMs: values['batch-window'] ? parseDuration(values['batch-window'], '--batch-window') : undefined,
     warmupMs: values.warmup ? parseDuration(values.warmup, '--warmup') : undefined,
@@ -101,6 +113,31 @@ export async function runReplayCommand(args: readonly string[], io: CliIo): Prom
     io.stdout.write(formatSummary(result.summary));
   }
   return 0;
+}
+
+/**
+ * `--verify-digests`: validates the CloudTrail digests among the replayed files, offline, with the
+ * public keys of `--public-keys FILE` (saved from `aws cloudtrail list-public-keys`) or else from
+ * `cloudtrail:ListPublicKeys` in each digest's region, and says on stderr what it found. Only the
+ * log files a valid digest vouches for may contain; the others page "unverified evidence", as in
+ * score-logfile.
+ */
+async function vouchedFor(
+  paths: readonly string[],
+  values: { 'public-keys'?: string; endpoint?: string },
+  io: CliIo,
+): Promise<(source: string) => boolean> {
+  const file = values['public-keys'];
+  const keys =
+    file === undefined
+      ? cloudTrailPublicKeys((region) => new CloudTrailClient({ region, ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }) }))
+      : publicKeysFromJson(await readFile(file, 'utf8'));
+  const check = await verifyLocalDigests(paths, keys);
+  io.stderr.write(
+    `digests: ${check.digests.verified} valid, ${check.digests.failed.length} not; ${check.verified.size} log files vouched for, ${check.logFiles.failed.length} differ from their digest\n`,
+  );
+  for (const { path, reason } of [...check.digests.failed, ...check.logFiles.failed]) io.stderr.write(`  ${reason}: ${path}\n`);
+  return (source) => check.verified.has(resolve(source));
 }
 
 /**

@@ -70,4 +70,6 @@ export interface AccessEvent {
   requestId?: string;
   recipientAccountId?: string;
   region?: string;
+  /** The record came from a log file no CloudTrail digest vouched for (`replay --verify-digests`): it may page, never contain. */
+  unverified?: true;
 }

@@ -33,6 +33,11 @@ export interface ReplayOptions {
   /** Threads that read and parse the log files while this one scores (default 0: none); the result is the same. */
   workers?: number;
   store?: DetectorStore;
+  /**
+   * Whether a file's records are evidence enough to contain (`--verify-digests`: the files a valid
+   * CloudTrail digest vouches for); other files' records page "unverified evidence". Absent: all are.
+   */
+  trustSource?: (source: string) => boolean;
   onProgress?: (progress: { bytesDone: number; bytesTotal: number; events: number }) => void;
   /** Called for each incident change as it happens (in event time). */
   onIncident?: (change: IncidentChange) => void;
@@ -178,9 +183,11 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
   };
   for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: intake.normalize, onFile })) {
+    const vouchedFor = options.trustSource?.(batch.source) ?? true;
     for (const [index, outcome] of batch.outcomes.entries()) {
       const event = admitOutcome(outcome, () => batch.locate(index), report, intake);
       if (event === undefined) continue;
+      if (!vouchedFor) event.unverified = true;
       if (origin === undefined) {
         origin = Math.floor(event.eventTime / DAY_MS) * DAY_MS;
         warmupEnd = origin + warmupMs;

@@ -316,7 +316,9 @@ export function createDetector(options: DetectorOptions) {
           settings,
         });
         // The weekly tuning may have moved the page threshold toward its target page count.
-        const decision = decideAction(score, identity, tuning?.thresholds ? { ...policy, pageThreshold: tuning.thresholds.pageThreshold } : policy);
+        const tuned = tuning?.thresholds ? { ...policy, pageThreshold: tuning.thresholds.pageThreshold } : policy;
+        // Records nobody vouched for (a log file without its digest) page, never contain.
+        const decision = decideAction(score, identity, fresh.some((event) => event.unverified === true) ? { ...tuned, unverifiedEvidence: true } : tuned);
         outcome.verdicts.push({ actor, score, decision });
         // The decision is recorded before the counts: if the window write then fails, the
         // redelivered events are scored again and meet their incident, instead of being

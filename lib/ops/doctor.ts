@@ -20,6 +20,8 @@ import { queuePolicyCheck } from './doctor/queue-policy.ts';
 import { scoreTriggerCheck } from './doctor/score-trigger.ts';
 import { subscriptionCheck } from './doctor/subscription.ts';
 import { trailLoggingCheck } from './doctor/trail-logging.ts';
+import { logFileValidationCheck } from './doctor/log-file-validation.ts';
+import { trailBucketPolicyCheck } from './doctor/trail-bucket-policy.ts';
 
 export type { DoctorCheck, DoctorCheckUnit, DoctorClients, DoctorConfig, DoctorContext } from './doctor/check.ts';
 export { MissingCredentialsError } from './doctor/check.ts';
@@ -32,6 +34,8 @@ export { missingActions } from './doctor/iam-policy.ts';
  */
 export const DOCTOR_CHECKS: readonly DoctorCheckUnit[] = [
   trailLoggingCheck,
+  logFileValidationCheck,
+  trailBucketPolicyCheck,
   dataEventsCheck,
   intakeRuleCheck,
   intakeQueueCheck,

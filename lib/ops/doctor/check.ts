@@ -3,6 +3,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { KeysentryError } from '../../domain/errors.ts';
 
@@ -49,6 +50,8 @@ export interface DoctorClients {
   iam: IAMClient;
   /** Needed to find the contain role from `containFunction` and the score function's trigger. */
   lambda?: LambdaClient;
+  /** Reads the trail bucket's policy (who may write log files there). */
+  s3?: S3Client;
 }
 
 /** The intake queue's attributes the checks read. */
