@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { AccessEvent } from '../lib/domain/access-event.ts';
 import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
 import { EventDeduplicator } from '../lib/intake/event-deduplicator.ts';
-import { ReorderBuffer } from '../lib/intake/reorder-buffer.ts';
 import { aggregateBatch, countEvent, createWindowStats, type WindowStats } from '../lib/domain/window-counter.ts';
 import {
   cloneRecord,
@@ -218,85 +217,5 @@ describe('EventDeduplicator', () => {
 
     expect(recent.some(Boolean)).toBe(false);
     expect(dedup.firstSeen('event-0')).toBe(true);
-  });
-});
-
-describe('ReorderBuffer', () => {
-  const times = repaired.map((r) => Date.parse(r.eventTime as string));
-  // How far behind the newest record so far the recording's latest record arrives.
-  const disorderMs = Math.max(...times.map((t, i) => Math.max(...times.slice(0, i + 1)) - t));
-
-  function replay(delayMs: number): { released: number[]; heldAtEnd: number } {
-    const buffer = new ReorderBuffer<CloudTrailRecord>(delayMs);
-    const released: number[] = [];
-    let newest = Number.NEGATIVE_INFINITY;
-    repaired.forEach((record, i) => {
-      const time = times[i] as number;
-      newest = Math.max(newest, time);
-      buffer.push(time, record);
-      for (const item of buffer.release()) {
-        const itemTime = Date.parse(item.eventTime as string);
-        expect(itemTime).toBeLessThanOrEqual(newest - delayMs);
-        released.push(itemTime);
-      }
-    });
-    const heldAtEnd = buffer.size;
-    for (const item of buffer.release(true)) released.push(Date.parse(item.eventTime as string));
-    expect(buffer.size).toBe(0);
-    return { released, heldAtEnd };
-  }
-
-  it('puts the recording back in time order with a delay as long as its disorder', () => {
-    const { released, heldAtEnd } = replay(disorderMs);
-
-    expect(disorderMs).toBeGreaterThan(MINUTE);
-    expect(heldAtEnd).toBeGreaterThan(0);
-    expect(released).toEqual([...times].sort((a, b) => a - b));
-  });
-
-  it('lets a record later than a one-minute delay out of order, at once', () => {
-    const { released } = replay(MINUTE);
-
-    expect(released).toHaveLength(times.length);
-    expect(released).not.toEqual([...times].sort((a, b) => a - b));
-    expect([...released].sort((a, b) => a - b)).toEqual([...times].sort((a, b) => a - b));
-  });
-
-  it('holds an item until the delay has passed', () => {
-    const buffer = new ReorderBuffer<string>(MINUTE);
-    buffer.push(1_000, 'first');
-    buffer.push(1_000 + MINUTE - 1, 'second');
-
-    expect([...buffer.release()]).toEqual([]);
-
-    buffer.push(1_000 + MINUTE, 'third');
-
-    expect([...buffer.release()]).toEqual(['first']);
-    expect(buffer.size).toBe(2);
-  });
-
-  it('releases an item older than the watermark at once', () => {
-    const buffer = new ReorderBuffer<string>(MINUTE);
-    buffer.push(10 * MINUTE, 'now');
-    buffer.push(MINUTE, 'late');
-
-    expect(buffer.watermark).toBe(9 * MINUTE);
-    expect([...buffer.release()]).toEqual(['late']);
-  });
-
-  it('flushes the rest in time order, equal times in arrival order', () => {
-    const buffer = new ReorderBuffer<string>(MINUTE);
-    for (const [time, item] of [
-      [30, 'c'],
-      [10, 'a1'],
-      [20, 'b'],
-      [10, 'a2'],
-    ] as const) {
-      buffer.push(time, item);
-    }
-
-    expect([...buffer.release()]).toEqual([]);
-    expect([...buffer.release(true)]).toEqual(['a1', 'a2', 'b', 'c']);
-    expect(buffer.size).toBe(0);
   });
 });

@@ -24,7 +24,6 @@ Options:
   --json                      one JSON object per incident per line, then {"summary":…}
   --batch-window DURATION     event time per intake batch (default 10s)
   --warmup DURATION           learn only, for this long from the first event (default 14d)
-  --reorder DURATION          wait this long for late records (default 15m)
   --page-threshold N          score that pages (default 50)
   --contain-threshold N       score that contains (default 75)
   --protect PATTERN           never contain this user/role ARN or key id (repeatable, * wildcard)
@@ -46,7 +45,6 @@ export const REPLAY_OPTIONS = {
   json: { type: 'boolean', default: false },
   'batch-window': { type: 'string' },
   warmup: { type: 'string' },
-  reorder: { type: 'string' },
   'page-threshold': { type: 'string' },
   'contain-threshold': { type: 'string' },
   protect: { type: 'string', multiple: true },
@@ -96,7 +94,6 @@ export async function runReplayCommand(args: readonly string[], io: CliIo): Prom
     paths: positionals,
     batchWindowMs: values['batch-window'] ? parseDuration(values['batch-window'], '--batch-window') : undefined,
     warmupMs: values.warmup ? parseDuration(values.warmup, '--warmup') : undefined,
-    reorderMs: values.reorder ? parseDuration(values.reorder, '--reorder') : undefined,
     policy,
     normalize: { includeServiceCalls: values['include-service-calls'] },
     protectedBuckets: values['protected-buckets']?.split(',').map((name) => name.trim()).filter((name) => name !== ''),

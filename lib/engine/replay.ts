@@ -1,15 +1,16 @@
 import type { AccessEvent, IdentityType } from '../domain/access-event.ts';
 import { CallerCache, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './score-engine.ts';
-import { admitOutcome, DEFAULT_BATCH_WINDOW_MS, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
+import { admitOutcome, DEFAULT_BATCH_WINDOW_MS, EventStream, IMPLAUSIBLE_TIME, type IntakeBatch } from '../intake/event-intake.ts';
+import { EventTimeProfile } from '../intake/event-time-profile.ts';
 import type { Incident } from '../domain/incident.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
 import { listLogFiles, readLogOutcomes } from '../intake/log-reader.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { Policy } from '../domain/policy.ts';
-import { ReorderBuffer } from '../intake/reorder-buffer.ts';
 import type { Reason, ScoringSettings } from '../domain/scoring.ts';
 import type { DetectorStore } from '../store/store.ts';
+import { TimeOrderSpool } from '../intake/time-order.ts';
 import { tuneBaselines } from '../tuning/tuning.ts';
 import { DAY_MS } from '../domain/duration.ts';
 
@@ -20,8 +21,8 @@ export interface ReplayOptions {
   batchWindowMs?: number;
   /** Event time at the start during which keysentry only learns (default 14 days). */
   warmupMs?: number;
-  /** How long records wait to be put back in time order (default 15 min). */
-  reorderMs?: number;
+  /** Events held in memory while the input is put in time order; more are sorted on disk (default 100,000). */
+  sortMemoryEvents?: number;
   /** Weekly tuning period in event time (default 7 days). */
   tuneEveryMs?: number;
   windowMs?: number;
@@ -68,7 +69,8 @@ export interface ReplaySummary {
   rejected: Record<string, number>;
   rejectedExamples: Record<string, string[]>;
   duplicates: number;
-  late: number;
+  /** Sorted runs written to disk to put the input in time order (0: it fitted in memory). */
+  sortRuns: number;
   actors: number;
   batches: number;
   tunings: number;
@@ -99,10 +101,15 @@ const isDelete = (event: AccessEvent): boolean =>
   (event.operation === 'delete' || event.operation === 'delete-version') && event.errorCode === undefined;
 
 /**
- * Replays CloudTrail log files through the same detector the Lambdas run, as production would
- * have seen them: records put back in event-time order (a reorder buffer), deduplicated by
- * eventID, cut into intake batches of `batchWindowMs` of event time and decided at each batch's
- * end, learning only during the warm-up, with the weekly tuning at every 7-day boundary.
+ * Replays CloudTrail log files through the same intake and detector the Lambdas run, as production
+ * would have seen them, whatever order the records and files come in (newest first, shuffled, split
+ * across files whose names sort the attacker last): a first pass reads and validates every record
+ * and sorts the events on disk when they do not fit in memory; the second takes them in event-time
+ * order, deduplicated by eventID, cut into intake batches of `batchWindowMs` of event time and
+ * decided at each batch's end. Events dated far outside the bulk of the input are rejected as
+ * `implausible-time` ({@link EventTimeProfile}). The warm-up (learning only) runs from the
+ * earliest plausible event; the weekly tuning runs at every 7-day boundary after a span that held
+ * events, and once more at the last boundary before events resume after a quiet span.
  * `getsBeforeDecision`/`deletesBeforeDecision` count the actor's object reads/deletes whose
  * eventTime is at or before the decision.
  */
@@ -117,7 +124,8 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs });
   const report = new IntakeReport();
   const stream = new EventStream(report, batchWindowMs);
-  const buffer = new ReorderBuffer<AccessEvent>(options.reorderMs ?? 15 * 60_000);
+  const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });
+  const profile = new EventTimeProfile();
 
   const intake = { normalize: { ...options.normalize, callerCache: new CallerCache() }, protectedBuckets: options.protectedBuckets };
   const files = await listLogFiles(options.paths, report);
@@ -129,30 +137,37 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const snapshots = new Map<string, { decisionTime: number; tally: ActorTally }>();
   const latestSnapshot = new Map<string, { decisionTime: number; tally: ActorTally }>();
   const incidents = new Map<string, Incident>();
-  let origin: number | undefined;
-  let nextTune = 0;
-  let warmupEnd = 0;
   let batches = 0;
   let tunings = 0;
-  let firstEventTime: number | undefined;
-  let lastEventTime: number | undefined;
 
-  const tuneUpTo = async (time: number): Promise<void> => {
-    while (origin !== undefined && nextTune <= time) {
-      await tuneBaselines(store, nextTune, { windowMs });
-      tunings++;
-      nextTune = nextWeekly(nextTune);
+  const onFile = (path: string): void => {
+    bytesDone += sizes.get(path) ?? 0;
+    options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
+  };
+  for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: intake.normalize, onFile })) {
+    const vouchedFor = options.trustSource?.(batch.source) ?? true;
+    for (const [index, outcome] of batch.outcomes.entries()) {
+      const locate = (): string => batch.locate(index);
+      const event = admitOutcome(outcome, locate, report, intake);
+      if (event === undefined) continue;
+      if (!vouchedFor) event.unverified = true;
+      profile.add(event.eventTime, locate);
+      if (spool.full) await spool.spill();
+      spool.add(event);
     }
-  };
-  const nextWeekly = (after: number): number => {
-    const weekly = (origin as number) + (Math.floor((after - (origin as number)) / tuneEveryMs) + 1) * tuneEveryMs;
-    return after < warmupEnd && warmupEnd < weekly ? warmupEnd : weekly;
-  };
+  }
+  const sortRuns = spool.spilledRuns;
+  const plausible = profile.plausibleTimes();
+  const schedule = plausible.first === undefined ? undefined : new TuningSchedule(plausible.first, warmupMs, tuneEveryMs);
+  const warmupEnd = schedule?.warmupEnd ?? Number.NEGATIVE_INFINITY;
 
   const decide = async (batch: IntakeBatch | undefined): Promise<void> => {
     if (batch === undefined) return;
     const { decisionTime } = batch;
-    await tuneUpTo(decisionTime - batchWindowMs);
+    for (const at of schedule?.due(decisionTime - batchWindowMs) ?? []) {
+      await tuneBaselines(store, at, { windowMs });
+      tunings++;
+    }
     for (const event of batch.events) countTowardsDecisions(event);
     const outcome = await detector.processBatch(batch.events, decisionTime, { learnOnly: decisionTime <= warmupEnd });
     batches++;
@@ -167,7 +182,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       options.onIncident?.(change);
     }
   };
-  // A record later than the reorder buffer still counts towards a decision it preceded.
+  // An event at the decision's own second is decided in the next batch but preceded the decision.
   const countTowardsDecisions = (event: AccessEvent): void => {
     const counted = isRead(event) ? 'gets' : isDelete(event) ? 'deletes' : undefined;
     let tally = tallies.get(event.identity.actor);
@@ -178,30 +193,20 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     if (snapshot !== undefined && event.eventTime <= snapshot.decisionTime) snapshot.tally[counted]++;
   };
 
-  const onFile = (path: string): void => {
-    bytesDone += sizes.get(path) ?? 0;
-    options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
-  };
-  for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: intake.normalize, onFile })) {
-    const vouchedFor = options.trustSource?.(batch.source) ?? true;
-    for (const [index, outcome] of batch.outcomes.entries()) {
-      const event = admitOutcome(outcome, () => batch.locate(index), report, intake);
-      if (event === undefined) continue;
-      if (!vouchedFor) event.unverified = true;
-      if (origin === undefined) {
-        origin = Math.floor(event.eventTime / DAY_MS) * DAY_MS;
-        warmupEnd = origin + warmupMs;
-        nextTune = nextWeekly(origin);
+  for await (const slice of spool.drain()) {
+    for (const event of slice) {
+      if (!plausible.isPlausible(event.eventTime)) {
+        report.count(IMPLAUSIBLE_TIME, plausible.sourceOf(event.eventTime));
+        continue;
       }
-      if (firstEventTime === undefined || event.eventTime < firstEventTime) firstEventTime = event.eventTime;
-      if (lastEventTime === undefined || event.eventTime > lastEventTime) lastEventTime = event.eventTime;
-      buffer.push(event.eventTime, event);
-      for (const ready of buffer.release()) await decide(stream.push(ready));
+      const closed = stream.push(event);
+      if (closed !== undefined) await decide(closed);
     }
   }
-  for (const ready of buffer.release(true)) await decide(stream.push(ready));
   await decide(stream.close());
   await detector.flush();
+  const firstEventTime = plausible.first;
+  const lastEventTime = plausible.last;
 
   const replayIncidents = [...incidents.values()]
     .sort((a, b) => a.decisionTime - b.decisionTime)
@@ -235,7 +240,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       rejected: counted.rejected,
       rejectedExamples: counted.rejectedExamples,
       duplicates: counted.duplicates,
-      late: counted.late,
+      sortRuns,
       actors: tallies.size,
       batches,
       tunings,
@@ -250,4 +255,42 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       eventsPerSecond: Math.round(counted.events / Math.max(0.001, elapsedMs / 1000)),
     },
   };
+}
+
+/**
+ * When the weekly tuning runs in event time: every `tuneEveryMs` from the day of the earliest
+ * event, and at the end of the warm-up. After a span without events only two of the boundaries it
+ * crossed run: the first (the tuning of the events before the span) and the last (the state the
+ * next events meet); those in between would tune the same windows again. A stray date far in the
+ * future therefore costs two tunings, not one per week up to it.
+ */
+class TuningSchedule {
+  readonly warmupEnd: number;
+  private readonly origin: number;
+  private next: number;
+
+  constructor(
+    firstEventTime: number,
+    warmupMs: number,
+    private readonly tuneEveryMs: number,
+  ) {
+    this.origin = Math.floor(firstEventTime / DAY_MS) * DAY_MS;
+    this.warmupEnd = this.origin + warmupMs;
+    this.next = this.after(this.origin);
+  }
+
+  /** The boundaries to tune at before events at `time` are decided, oldest first. */
+  due(time: number): number[] {
+    if (this.next > time) return [];
+    const first = this.next;
+    const weekly = this.origin + Math.floor((time - this.origin) / this.tuneEveryMs) * this.tuneEveryMs;
+    const last = this.warmupEnd <= time && this.warmupEnd > weekly ? this.warmupEnd : weekly;
+    this.next = this.after(last);
+    return last > first ? [first, last] : [first];
+  }
+
+  private after(time: number): number {
+    const weekly = this.origin + (Math.floor((time - this.origin) / this.tuneEveryMs) + 1) * this.tuneEveryMs;
+    return time < this.warmupEnd && this.warmupEnd < weekly ? this.warmupEnd : weekly;
+  }
 }

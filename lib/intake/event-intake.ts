@@ -2,6 +2,7 @@ import type { AccessEvent } from '../domain/access-event.ts';
 import { normalizeRecord, type NormalizeOptions, type RecordOutcome } from '../domain/cloudtrail-record.ts';
 import { EventDeduplicator } from './event-deduplicator.ts';
 import type { IntakeReport } from './intake-report.ts';
+import { compareEvents } from './time-order.ts';
 
 /** The skip reason of an event on a bucket the deployment does not protect (next to `normalizeRecord`'s). */
 export const UNPROTECTED_BUCKET = 'unprotected-bucket';
@@ -93,15 +94,14 @@ export interface IntakeBatch {
  * The second step of the intake: admitted events, fed in event-time order, are deduplicated by
  * eventID and cut into batches of `batchWindowMs` of event time. A redelivered record carries its
  * first delivery's eventTime, so in time order its copies meet within the same second and the
- * bounded deduplicator is exact; duplicates and unique events are counted in the report. An event
- * earlier than the open batch (input that was not in time order) joins the open batch and is
- * counted as `late`: it is scored, never dropped.
+ * bounded deduplicator is exact; duplicates and unique events are counted in the report. Every
+ * path sorts its events first ({@link sortByEventTime}, replay's `TimeOrderSpool`), so no event
+ * is ever older than the open batch.
  */
 export class EventStream {
   private readonly dedup: EventDeduplicator;
   private batch: AccessEvent[] = [];
   private batchEnd = Number.NEGATIVE_INFINITY;
-  private newest = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly report: IntakeReport,
@@ -118,8 +118,6 @@ export class EventStream {
       return false;
     }
     this.report.events++;
-    if (event.eventTime < this.newest) this.report.late++;
-    else this.newest = event.eventTime;
     return true;
   }
 
@@ -144,7 +142,7 @@ export class EventStream {
   }
 }
 
-/** Sorts events by event time in place (stable: equal times keep their input order). */
+/** Sorts events in place into the intake's order: event time, then eventID ({@link compareEvents}). */
 export function sortByEventTime(events: AccessEvent[]): AccessEvent[] {
-  return events.sort((a, b) => a.eventTime - b.eventTime);
+  return events.sort(compareEvents);
 }

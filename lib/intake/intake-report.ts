@@ -10,7 +10,6 @@ export class IntakeReport implements ReadProblems {
   records = 0;
   events = 0;
   duplicates = 0;
-  late = 0;
   readonly skipped: Record<string, number> = {};
   readonly rejected: Record<string, number> = {};
   readonly examples: Record<string, string[]> = {};
@@ -34,7 +33,6 @@ export class IntakeReport implements ReadProblems {
       records: this.records,
       events: this.events,
       duplicates: this.duplicates,
-      late: this.late,
       skipped: this.skipped,
       rejected: this.rejected,
       rejectedExamples: this.examples,
