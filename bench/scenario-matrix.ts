@@ -37,7 +37,7 @@ export interface MatrixRow {
   peers: Record<string, DetectorOutcome>;
   /** Days after the warm-up (the part of the run where decisions count). */
   evaluatedDays: number;
-  replaySummary: { records: number; events: number; late: number; rejected: number };
+  replaySummary: { records: number; events: number; duplicates: number; rejected: number };
 }
 
 export interface MatrixOptions extends ScenarioOptions {
@@ -130,7 +130,7 @@ export async function evaluateScenario(name: string, options: MatrixOptions = {}
       keysentryActions: counted,
       peers,
       evaluatedDays: scenario.days - scenario.warmupDays,
-      replaySummary: { records: result.summary.records, events: result.summary.events, late: result.summary.late, rejected },
+      replaySummary: { records: result.summary.records, events: result.summary.events, duplicates: result.summary.duplicates, rejected },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,7 @@ for (const name of names) {
   const attack = row.scenario.attack;
   const attackText = attack ? `${attack.kind} ${attack.objects} obj ${duration(attack.end - attack.start)}` : '-';
   console.log([name, row.scenario.expected, attackText, cell(row, row.keysentry), ...PEER_RULES.map((r) => cell(row, row.peers[r.name] as DetectorOutcome))].join('\t'));
-  console.error(`  (${row.replaySummary.events} events, ${row.replaySummary.late} late, ${Math.round(performance.now() - started)} ms)`);
+  console.error(`  (${row.replaySummary.events} events, ${row.replaySummary.duplicates} duplicates, ${Math.round(performance.now() - started)} ms)`);
   if (process.env.DETAIL) {
     for (const action of row.keysentryActions) {
       const when = attack ? `+${duration(action.at - attack.start)}` : new Date(action.at).toISOString().slice(11, 19);
