@@ -36,15 +36,6 @@ const KNOWN_FAILURES: ReadonlySet<string> = new Set([
   // Contained at +6 min (10 objects read); Elastic's new-terms run at +5 min alerts on the key's
   // first address (8 objects read).
   'slow-exfiltration: before every peer',
-  // No incident: 23,834 of 23,844 events counted late and never scored (newest first); 23,820 of
-  // 23,844 (shuffled). The time-ordered replay contains at +10 s.
-  'dormant-key-newest-first: expected decision',
-  'dormant-key-newest-first: in time',
-  'dormant-key-newest-first: before every peer',
-  'dormant-key-shuffled: expected decision',
-  'dormant-key-shuffled: in time',
-  'dormant-key-shuffled: before every peer',
-  'matrix: same decision whatever the record order',
   // 4 benign pages over the 15 scenario days (month-end export, partner's quarter-end, developer's
   // bulk download: 1 each; the new hire's containment), against 0 of Panther's two delete rules.
   'matrix: no more benign alerts than the best peer',

@@ -2,7 +2,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import type { AccessEvent, Identity } from '../domain/access-event.ts';
 
@@ -20,12 +19,6 @@ export interface TimeOrderOptions {
   maxInMemory?: number;
   /** Where runs are written (default: a new folder in the OS's temporary folder, removed after). */
   tmpDir?: string;
-}
-
-/** A spilled run being read back: its next event, and the rest. */
-interface RunReader {
-  head: AccessEvent;
-  rest: AsyncIterator<AccessEvent>;
 }
 
 /**
@@ -76,16 +69,20 @@ export class TimeOrderSpool {
     this.runs.push(path);
   }
 
-  /** Every event added, in `compareEvents` order; the temporary files are removed at the end. */
-  async *drain(): AsyncGenerator<AccessEvent> {
+  /**
+   * Every event added, in `compareEvents` order, in slices of up to `sliceSize` events (one await
+   * per slice, not per event); the temporary files are removed at the end.
+   */
+  async *drain(sliceSize = 4096): AsyncGenerator<AccessEvent[]> {
     const memory = this.held.sort(compareEvents);
     this.held = [];
     try {
       if (this.runs.length === 0) {
-        yield* memory;
+        for (let start = 0; start < memory.length; start += sliceSize) yield memory.slice(start, start + sliceSize);
         return;
       }
-      yield* mergeRuns([...this.runs.map((path) => readRun(path)), listIterator(memory)]);
+      const sources = [...this.runs.map((path) => new RunReader(path)), new RunReader(undefined, memory)];
+      yield* mergeRuns(sources, sliceSize);
     } finally {
       if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
       this.dir = undefined;
@@ -117,31 +114,64 @@ async function writeRun(path: string, events: readonly AccessEvent[]): Promise<v
   await once(out, 'finish');
 }
 
-async function* readRun(path: string): AsyncGenerator<AccessEvent> {
-  const identities: Identity[] = [];
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) {
-    const [index, value] = JSON.parse(line) as [number | 'i', unknown];
-    if (index === 'i') identities.push(value as Identity);
-    else yield { ...(value as Omit<AccessEvent, 'identity'>), identity: identities[index] as Identity };
-  }
-}
+/**
+ * Reads one sorted run back a chunk of the file at a time: `head` and `shift` are synchronous, and
+ * `fill` (awaited only when the buffered events run out) parses the next chunk's whole lines.
+ */
+class RunReader {
+  private buffer: AccessEvent[];
+  private position = 0;
+  private readonly identities: Identity[] = [];
+  private readonly chunks: AsyncIterator<Buffer> | undefined;
+  private partial = '';
+  private ended: boolean;
 
-async function* listIterator<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
+  constructor(path: string | undefined, events: AccessEvent[] = []) {
+    this.buffer = events;
+    this.chunks = path === undefined ? undefined : createReadStream(path, { highWaterMark: 1 << 20 })[Symbol.asyncIterator]();
+    this.ended = path === undefined;
+  }
+
+  get head(): AccessEvent | undefined {
+    return this.buffer[this.position];
+  }
+
+  shift(): void {
+    this.position++;
+  }
+
+  get empty(): boolean {
+    return this.position >= this.buffer.length;
+  }
+
+  /** Buffers the next events; false when the run is read to its end. */
+  async fill(): Promise<boolean> {
+    this.buffer = [];
+    this.position = 0;
+    while (this.buffer.length === 0 && !this.ended) {
+      const next = this.chunks === undefined ? { done: true as const, value: undefined } : await this.chunks.next();
+      const text = next.done ? this.partial : this.partial + next.value.toString('utf8');
+      const lines = text.split('\n');
+      this.partial = next.done ? '' : (lines.pop() ?? '');
+      for (const line of lines) if (line !== '') this.parse(line);
+      this.ended = next.done === true;
+    }
+    return this.buffer.length > 0;
+  }
+
+  private parse(line: string): void {
+    const [index, value] = JSON.parse(line) as [number | 'i', unknown];
+    if (index === 'i') this.identities.push(value as Identity);
+    else this.buffer.push({ ...(value as Omit<AccessEvent, 'identity'>), identity: this.identities[index] as Identity });
+  }
 }
 
 /** K-way merge of sorted runs: a min-heap of each run's next event. */
-async function* mergeRuns(sources: Array<AsyncIterator<AccessEvent>>): AsyncGenerator<AccessEvent> {
+async function* mergeRuns(sources: RunReader[], sliceSize: number): AsyncGenerator<AccessEvent[]> {
   const heap: RunReader[] = [];
-  for (const rest of sources) {
-    const first = await rest.next();
-    if (!first.done) heap.push({ head: first.value, rest });
-  }
-  const less = (a: number, b: number): boolean => compareEvents((heap[a] as RunReader).head, (heap[b] as RunReader).head) < 0;
-  const swap = (a: number, b: number): void => {
-    [heap[a], heap[b]] = [heap[b] as RunReader, heap[a] as RunReader];
-  };
+  for (const source of sources) if (!source.empty || (await source.fill())) heap.push(source);
+  const less = (a: number, b: number): boolean =>
+    compareEvents((heap[a] as RunReader).head as AccessEvent, (heap[b] as RunReader).head as AccessEvent) < 0;
   const siftDown = (start: number): void => {
     let i = start;
     for (;;) {
@@ -150,21 +180,25 @@ async function* mergeRuns(sources: Array<AsyncIterator<AccessEvent>>): AsyncGene
       if (left < heap.length && less(left, smallest)) smallest = left;
       if (left + 1 < heap.length && less(left + 1, smallest)) smallest = left + 1;
       if (smallest === i) return;
-      swap(i, smallest);
+      [heap[i], heap[smallest]] = [heap[smallest] as RunReader, heap[i] as RunReader];
       i = smallest;
     }
   };
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
+  let slice: AccessEvent[] = [];
   while (heap.length > 0) {
     const top = heap[0] as RunReader;
-    yield top.head;
-    const next = await top.rest.next();
-    if (next.done) {
+    slice.push(top.head as AccessEvent);
+    top.shift();
+    if (top.empty && !(await top.fill())) {
       const last = heap.pop() as RunReader;
       if (heap.length > 0) heap[0] = last;
-    } else {
-      top.head = next.value;
     }
     siftDown(0);
+    if (slice.length >= sliceSize) {
+      yield slice;
+      slice = [];
+    }
   }
+  if (slice.length > 0) yield slice;
 }
