@@ -71,10 +71,11 @@ describe('normalizeRecord on the OTRF exfiltration recording', () => {
     expect(event.identity).toMatchObject({
       type: 'assumed-role',
       principal: identity?.sessionContext?.sessionIssuer?.arn,
-      actor: identity?.accessKeyId,
+      actor: identity?.arn,
+      accessKeyId: identity?.accessKeyId,
       sessionName: 'i-0317f6c6b66ae9c40',
     });
-    expect(event.identity.actor).toMatch(/^ASIA/);
+    expect(event.identity.accessKeyId).toMatch(/^ASIA/);
     expect(event.identity.principal).toMatch(/^arn:aws:iam::\d{12}:role\//);
   });
 

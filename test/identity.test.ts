@@ -37,7 +37,9 @@ describe('resolveIdentity on IAM users', () => {
     expect(identity).toMatchObject({
       type: 'iam-user-temporary',
       principal: 'arn:aws:iam::123456789123:user/pedro',
-      actor: user.accessKeyId,
+      // The user's temporary sessions are one actor across their rotating keys; the key is kept.
+      actor: 'arn:aws:iam::123456789123:user/pedro',
+      accessKeyId: user.accessKeyId,
       userName: 'pedro',
     });
     expect(identity.longTermKey).toBeUndefined();
@@ -88,11 +90,12 @@ describe('resolveIdentity on IAM users', () => {
     const literal = cloneRecord(getObject, (r) => {
       r.userIdentity = { ...identityOf(pedro), accessKeyId: 'undefined' };
     });
-    const actorOf = (record: CloudTrailRecord) => {
+    const identityFrom = (record: CloudTrailRecord) => {
       const outcome = normalizeRecord(record, { callerCache });
-      return outcome.kind === 'event' ? outcome.event.identity.actor : outcome.reason;
+      return outcome.kind === 'event' ? { type: outcome.event.identity.type, accessKeyId: outcome.event.identity.accessKeyId } : outcome.reason;
     };
-    expect(actorOf(missing)).not.toBe(actorOf(literal));
+    expect(identityFrom(missing)).toEqual({ type: 'iam-user-key', accessKeyId: undefined });
+    expect(identityFrom(literal)).toEqual({ type: 'iam-user-temporary', accessKeyId: 'undefined' });
   });
 
   it('resolves an IAM user with an AKIA key as iam-user-key with its longTermKey', () => {
@@ -124,14 +127,15 @@ describe('resolveIdentity on IAM users', () => {
 });
 
 describe('resolveIdentity on role sessions', () => {
-  it('resolves an assumed-role session to the role as principal, the key as actor and the session name', () => {
+  it('resolves an assumed-role session to the role as principal, the session as actor, with its key and session name', () => {
     const session = identityOf(getObject);
     const identity = resolveRecord(getObject);
 
     expect(identity).toMatchObject({
       type: 'assumed-role',
       principal: session.sessionContext?.sessionIssuer?.arn,
-      actor: session.accessKeyId,
+      actor: session.arn,
+      accessKeyId: session.accessKeyId,
       roleArn: session.sessionContext?.sessionIssuer?.arn,
       roleName: 'MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0',
       sessionName: 'i-0317f6c6b66ae9c40',
@@ -157,7 +161,7 @@ describe('resolveIdentity on role sessions', () => {
     expect(resolveRecord(getObject).type).toBe('assumed-role');
     expect(identity.type).toBe('cross-account');
     expect(identity.principal).toBe(identityOf(getObject).sessionContext?.sessionIssuer?.arn);
-    expect(identity.actor).toBe(identityOf(getObject).accessKeyId);
+    expect(identity.actor).toBe(identityOf(getObject).arn);
   });
 
   it('resolves an IAM user of another account as cross-account', () => {

@@ -19,7 +19,9 @@ const RECORDS = loadRepairedRecords();
 const S3_DATA_EVENTS = RECORDS.filter(
   (record) => record.eventSource === 's3.amazonaws.com' && typeof record.requestParameters?.bucketName === 'string',
 );
-const THIEF = 'ASIA5FLZVX4OPVKKVBMX';
+/** The stolen role session: one actor across its keys (ASIA5FLZVX4OPVKKVBMX in the recording). */
+const THIEF = 'arn:aws:sts::123456789123:assumed-role/MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40';
+const OTHER_SESSION = 'i-0000000000example';
 const BUCKET = 'mordors3stack-s3bucket-llp2yingx64a';
 /** Just after the last S3 data event of the recording (01:13:20). */
 const DECISION_TIME = Date.parse('2020-09-14T01:14:00Z');
@@ -108,12 +110,15 @@ async function totalsOf(store: MemoryStore, actor: string): Promise<Pick<WindowS
   );
 }
 
-/** A second actor made from the real records: the same calls with another session key and new ids. */
+/** A second actor made from the real records: the same calls by another session of the role, with new ids. */
 const otherActor = (records: readonly CloudTrailRecord[]): CloudTrailRecord[] =>
   records.map((record) =>
     cloneRecord(record, (copy) => {
       copy.eventID = `copy-${record.eventID}`;
-      if (copy.userIdentity) copy.userIdentity.accessKeyId = 'ASIAEXAMPLEOTHERKEY1';
+      if (copy.userIdentity === undefined) return;
+      copy.userIdentity.accessKeyId = 'ASIAEXAMPLEOTHERKEY1';
+      copy.userIdentity.arn = THIEF.replace(/[^/]+$/, OTHER_SESSION);
+      copy.userIdentity.principalId = `${String(copy.userIdentity.principalId).split(':')[0]}:${OTHER_SESSION}`;
     }),
   );
 
@@ -266,7 +271,7 @@ describe('score handler (SQS batches of EventBridge envelopes)', () => {
 
     expect(second.batchItemFailures).toEqual([]);
     expect(await totalsOf(store, THIEF)).toEqual({ events: 9, gets: 2, lists: 7 });
-    expect(await totalsOf(store, 'ASIAEXAMPLEOTHERKEY1')).toEqual({ events: 9, gets: 2, lists: 7 });
+    expect(await totalsOf(store, THIEF.replace(/[^/]+$/, OTHER_SESSION))).toEqual({ events: 9, gets: 2, lists: 7 });
   });
 
   it('leaves window totals unchanged when the same batch is delivered twice', async () => {

@@ -23,8 +23,9 @@ export type Operation =
 
 /**
  * Who made a call. `principal` is what familiarity is learned on (the IAM user, or the role for a
- * role session, whose keys rotate hourly); `actor` is what containment acts on (the key or the
- * session that did it).
+ * role session, whose keys rotate hourly); `actor` is what containment acts on (a long-term key, or
+ * the session that did it across the temporary keys it rotates through; `accessKeyId` is the key
+ * of this one call).
  */
 export interface Identity {
   type: IdentityType;
@@ -42,6 +43,10 @@ export interface Identity {
   roleArn?: string;
   roleName?: string;
   sessionName?: string;
+  /** The session's source identity (`sessionContext.sourceIdentity`), set when it was assumed. */
+  sourceIdentity?: string;
+  /** The Identity Center user the session acts for (`onBehalfOf.userId`). */
+  onBehalfOf?: string;
   /** The AWS service that made the call on the caller's behalf (`invokedBy`). */
   invokedBy?: string;
 }

@@ -215,7 +215,10 @@ export class CallerCache {
   resolve(userIdentity: UserIdentityRecord, sourceIp: string, recipientAccountId: string | undefined): Identity {
     const u = userIdentity;
     const issuer = u.sessionContext?.sessionIssuer;
-    const fields = [u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName, sourceIp, recipientAccountId];
+    const fields = [
+      u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName,
+      u.sessionContext?.sourceIdentity, u.onBehalfOf?.userId, sourceIp, recipientAccountId,
+    ];
     // Only plain strings make a key: a damaged record with odd field types is resolved uncached.
     let key = '';
     for (const field of fields) {

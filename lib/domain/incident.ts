@@ -19,6 +19,8 @@ export interface Evidence {
   sampleObjects: string[];
   sourceIps: string[];
   userAgents: string[];
+  /** The access keys the actor used (a session rotates through several); absent on older incidents. */
+  accessKeyIds?: string[];
 }
 
 /** The on-call's judgement of an incident, which the weekly tuning takes into account. */

@@ -50,6 +50,8 @@ export interface ReplayIncident {
   actor: string;
   principal: string;
   accessKeyId: string | null;
+  /** Every key the actor used up to the incident (a session rotates through several). */
+  accessKeyIds: string[];
   identityType: IdentityType;
   action: 'contain' | 'page';
   blockedBy: string | null;
@@ -217,6 +219,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
         actor: incident.actor,
         principal: incident.principal,
         accessKeyId: incident.accessKeyId ?? null,
+        accessKeyIds: incident.evidence.accessKeyIds ?? (incident.accessKeyId === undefined ? [] : [incident.accessKeyId]),
         identityType: incident.identityType,
         action: incident.action,
         blockedBy: incident.blockedBy ?? null,

@@ -53,6 +53,8 @@ export const DEFAULT_WINDOW_MS = 900_000;
 const MAX_WRITE_ATTEMPTS = 8;
 
 const MAX_EVIDENCE_ITEMS = 5;
+/** A console session rotates its key every few minutes: an hour of it is a dozen keys. */
+const MAX_EVIDENCE_KEYS = 20;
 
 /**
  * Creates the detector: the code the score Lambdas and `keysentry replay` share. A batch is
@@ -74,6 +76,7 @@ export function createDetector(options: DetectorOptions) {
    */
   const pending = new Map<string, Map<number, { events: Map<string, AccessEvent>; stats: WindowStats }>>();
   let flushedBefore = Number.NEGATIVE_INFINITY;
+  const sessionKeys = new SessionKeys();
   const windowOf = (event: AccessEvent): number => Math.floor(event.eventTime / windowMs);
 
   /**
@@ -182,10 +185,10 @@ export function createDetector(options: DetectorOptions) {
   }
 
   function buildEvidence(span: WindowStats, events: readonly AccessEvent[]): Evidence {
-    const pick = (values: Iterable<string | undefined>): string[] => {
+    const pick = (values: Iterable<string | undefined>, limit = MAX_EVIDENCE_ITEMS): string[] => {
       const unique = new Set<string>();
       for (const value of values) {
-        if (value !== undefined && unique.size < MAX_EVIDENCE_ITEMS) unique.add(value);
+        if (value !== undefined && unique.size < limit) unique.add(value);
       }
       return [...unique];
     };
@@ -200,6 +203,7 @@ export function createDetector(options: DetectorOptions) {
       sampleObjects: pick(events.map((e) => (e.objectKey ? `${e.bucket}/${e.objectKey}` : undefined))),
       sourceIps: pick(events.map((e) => e.sourceIp)),
       userAgents: pick(events.map((e) => e.userAgent)),
+      accessKeyIds: sessionKeys.of(span.actor) ?? pick(events.map((e) => e.identity.accessKeyId), MAX_EVIDENCE_KEYS),
     };
   }
 
@@ -297,6 +301,7 @@ export function createDetector(options: DetectorOptions) {
           pending.get(actor)?.get(windowOf(event))?.events.has(event.eventId) === true;
         const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(event.idHash) && !held(event));
         if (fresh.length === 0) continue;
+        sessionKeys.note(actor, fresh);
         outcome.fresh += fresh.length;
         outcome.actors++;
         if (mode.learnOnly) {
@@ -347,6 +352,36 @@ export function createDetector(options: DetectorOptions) {
 export type Detector = ReturnType<typeof createDetector>;
 
 /**
+ * The access keys each session actor went through, in the order first used: a console session's
+ * list and its reads minutes later carry different keys, and the incident names them all. Held
+ * for the detector's life (a replay, a Lambda container), for the most recent `maxActors` sessions.
+ */
+class SessionKeys {
+  private readonly keys = new Map<string, string[]>();
+
+  constructor(private readonly maxActors = 20_000) {}
+
+  note(actor: string, events: readonly AccessEvent[]): void {
+    for (const { identity } of events) {
+      const key = identity.accessKeyId;
+      if (key === undefined || key === actor) continue;
+      let used = this.keys.get(actor);
+      if (used === undefined) {
+        if (this.keys.size >= this.maxActors) this.keys.delete(this.keys.keys().next().value as string);
+        this.keys.set(actor, (used = []));
+      }
+      if (used.length < MAX_EVIDENCE_KEYS && !used.includes(key)) used.push(key);
+    }
+  }
+
+  /** The keys of a session actor; undefined for an actor that is its key. */
+  of(actor: string): string[] | undefined {
+    const used = this.keys.get(actor);
+    return used === undefined ? undefined : [...used];
+  }
+}
+
+/**
  * Appends one by one: `push(...items)` passes every item as an argument on the stack, and a batch
  * of a few hundred thousand events overflows it (`RangeError: Maximum call stack size exceeded`).
  */
@@ -355,7 +390,7 @@ function appendAll<T>(target: T[], items: readonly T[]): void {
 }
 
 function mergeEvidence(previous: Evidence, current: Evidence): Evidence {
-  const union = (a: string[], b: string[]): string[] => [...new Set([...a, ...b])].slice(0, MAX_EVIDENCE_ITEMS);
+  const union = (a: string[], b: string[], limit = MAX_EVIDENCE_ITEMS): string[] => [...new Set([...a, ...b])].slice(0, limit);
   return {
     gets: Math.max(previous.gets, current.gets),
     deletes: Math.max(previous.deletes, current.deletes),
@@ -367,5 +402,6 @@ function mergeEvidence(previous: Evidence, current: Evidence): Evidence {
     sampleObjects: union(previous.sampleObjects, current.sampleObjects),
     sourceIps: union(previous.sourceIps, current.sourceIps),
     userAgents: union(previous.userAgents, current.userAgents),
+    accessKeyIds: union(previous.accessKeyIds ?? [], current.accessKeyIds ?? [], MAX_EVIDENCE_KEYS),
   };
 }
