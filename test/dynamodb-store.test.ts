@@ -152,6 +152,16 @@ describe.each(IMPLEMENTATIONS)('$name (the store contract)', ({ make }) => {
     expect(await store.getWindows(KEY, WINDOW, WINDOW)).toEqual([second]);
   });
 
+  it('keeps read times as min and max and the batch-delete counters as sums', async () => {
+    const { store } = await make();
+    stored(await store.addWindow(delta({ gets: 2, firstReadTime: T0 + 5_000, lastReadTime: T0 + 9_000, versionLists: 1 }), ['e1'], 0));
+    const second = stored(
+      await store.addWindow(delta({ gets: 1, deleteBatches: 1, batchDeleteKeys: 800, firstReadTime: T0 + 1_000, lastReadTime: T0 + 2_000 }), ['e2'], 1),
+    );
+    expect(second).toMatchObject({ firstReadTime: T0 + 1_000, lastReadTime: T0 + 9_000, versionLists: 1, deleteBatches: 1, batchDeleteKeys: 800 });
+    expect(await store.getWindows(KEY, WINDOW, WINDOW)).toEqual([second]);
+  });
+
   it('refuses a write computed from a stale revision', async () => {
     const { store } = await make();
     stored(await store.addWindow(delta({ gets: 1 }), ['e1'], 0));

@@ -74,9 +74,9 @@ const input = (overrides: Partial<ScoreInput>): ScoreInput => ({
 const codes = (reasons: { code: string }[]) => reasons.map((r) => r.code);
 
 describe('scoreAgainstBaseline', () => {
-  it('contains an unseen key that lists a bucket and reads 12 objects', () => {
+  it('contains an unseen key that lists a bucket and reads 120 objects in two minutes', () => {
     const score = scoreAgainstBaseline(
-      input({ identity: contractor, span: span({ lists: 1, gets: 12, objects: 12, networks: new Set(['185.220.101.0/24']), tools: new Set(['aws-cli']) }) }),
+      input({ identity: contractor, span: span({ lists: 1, gets: 120, objects: 120, networks: new Set(['185.220.101.0/24']), tools: new Set(['aws-cli']) }) }),
     );
     expect(codes(score.reasons)).toEqual(expect.arrayContaining(['never-seen', 'bulk-read', 'list-then-get-sweep']));
     expect(score.score).toBeGreaterThanOrEqual(DEFAULT_POLICY.containThreshold);
@@ -164,7 +164,7 @@ describe('scoreAgainstBaseline', () => {
     const fleet = volume(5);
     const score = scoreAgainstBaseline(input({ identity: contractor, fleet, span: span({ gets: 60, objects: 60 }) }));
     const above = score.reasons.find((r) => r.code === 'above-fleet');
-    expect(above?.threshold).toBe(10);
+    expect(above?.threshold).toBe(DEFAULT_SCORING.unfamiliarReadFloor);
     expect(above?.points).toBe(30);
   });
 });
@@ -196,7 +196,7 @@ describe('decideAction', () => {
 describe('an on-call verdict of benign', () => {
   it('makes a principal first seen minutes ago familiar: the same reads no longer page', () => {
     const newcomer = { ...familiar(contractor.principal, 0), firstSeen: NOW - 600_000, volume: undefined };
-    const activity = span({ lists: 1, gets: 15, objects: 15 });
+    const activity = span({ lists: 1, gets: 40, objects: 40 });
     const before = scoreAgainstBaseline(input({ identity: { ...contractor, longTermKey: undefined }, principal: newcomer, span: activity }));
     const after = scoreAgainstBaseline(
       input({ identity: { ...contractor, longTermKey: undefined }, principal: { ...newcomer, vouchedAt: NOW - 60_000 }, span: activity }),

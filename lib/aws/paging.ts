@@ -65,6 +65,8 @@ export const SMS_MAX = 160;
 
 const SHORT_REASONS: Readonly<Record<ReasonCode, string>> = {
   'never-seen': 'never seen',
+  'dormant-key': 'dormant key',
+  'fresh-key': 'key created today',
   'recently-first-seen': 'new principal',
   'new-key': 'new key',
   'new-network': 'new IP',
@@ -73,10 +75,12 @@ const SHORT_REASONS: Readonly<Record<ReasonCode, string>> = {
   'bulk-read': 'bulk read',
   'above-fleet': 'above fleet',
   'bytes-out': 'large download',
+  'persistent-read': 'kept reading',
   'list-then-get-sweep': 'list+sweep',
   'read-then-delete': 'read then deleted',
   'mass-delete': 'mass delete',
   'version-delete': 'versions deleted',
+  'versions-then-batch-delete': 'versions listed, batch deletes',
   'unitemized-batch-delete': 'batch deletes',
   'error-burst': 'error burst',
 };

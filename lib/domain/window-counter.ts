@@ -20,6 +20,13 @@ export interface WindowStats {
   versionDeletes: number;
   /** Multi-object delete requests (`DeleteObjects` records). */
   deleteBatches: number;
+  /**
+   * Keys the multi-object delete requests named, estimated from their request bodies' sizes
+   * (see {@link estimateBatchDeleteKeys}): the only count a trail without per-object records has.
+   */
+  batchDeleteKeys: number;
+  /** `ListObjectVersions` calls: listing versions before deleting them is the ransomware sequence. */
+  versionLists: number;
   bytesOut: number;
   bytesIn: number;
   errors: number;
@@ -35,6 +42,9 @@ export interface WindowStats {
   tools: Set<string>;
   firstEventTime: number;
   lastEventTime: number;
+  /** Times of the first and last successful read: the rate of a sweep, not diluted by the lists before it. */
+  firstReadTime: number;
+  lastReadTime: number;
 }
 
 /** Caps on the distinct sets kept per window (DynamoDB items stay far below 400 KB). */
@@ -81,6 +91,8 @@ export function createWindowStats(
     deletes: 0,
     versionDeletes: 0,
     deleteBatches: 0,
+    batchDeleteKeys: 0,
+    versionLists: 0,
     bytesOut: 0,
     bytesIn: 0,
     errors: 0,
@@ -91,12 +103,43 @@ export function createWindowStats(
     tools: new Set(),
     firstEventTime: Number.POSITIVE_INFINITY,
     lastEventTime: Number.NEGATIVE_INFINITY,
+    firstReadTime: Number.POSITIVE_INFINITY,
+    lastReadTime: Number.NEGATIVE_INFINITY,
   };
+}
+
+/**
+ * Bytes of a `DeleteObjects` request body per key it names, for the estimate: each key is an
+ * `<Object><Key>…</Key></Object>` element (28 bytes plus the key), and a version delete adds
+ * `<VersionId>…</VersionId>` (23 bytes plus a 32-character id). A 40-character key takes about
+ * 70 bytes, with its version id about 125; 100 is the middle of that range.
+ */
+export const DELETE_BODY_BYTES_PER_KEY = 100;
+/** S3 accepts at most this many keys in one `DeleteObjects` request. */
+export const MAX_KEYS_PER_DELETE_BATCH = 1000;
+
+/**
+ * The number of keys a `DeleteObjects` request named, estimated from its body's size
+ * (`additionalEventData.bytesTransferredIn`): CloudTrail's batch record lists no keys and no
+ * count. At least 1 (an empty or unreported body still deleted something), at most S3's 1,000.
+ * Within about a factor of two for keys of 10–100 characters, which is what a threshold needs.
+ */
+export function estimateBatchDeleteKeys(bodyBytes: number): number {
+  const estimate = Math.round(bodyBytes / DELETE_BODY_BYTES_PER_KEY);
+  return Math.min(MAX_KEYS_PER_DELETE_BATCH, Math.max(1, estimate));
 }
 
 /** Distinct objects read in a window, whether its object set is still held or was compacted. */
 export function countDistinctObjects(stats: WindowStats): number {
   return Math.max(stats.distinctObjects ?? 0, stats.readObjects.size);
+}
+
+/**
+ * Objects deleted in a window: the per-object records, or, when a trail has none, the keys its
+ * multi-object delete requests named (estimated from their sizes), whichever is more.
+ */
+export function deletedObjectsOf(stats: WindowStats): number {
+  return Math.max(stats.deletes + stats.versionDeletes, stats.batchDeleteKeys ?? 0);
 }
 
 /** A short, stable hash of an object for the distinct-object sets. */
@@ -130,6 +173,8 @@ export function countEvent(stats: WindowStats, event: AccessEvent): void {
     case 'get':
       stats.gets++;
       stats.bytesOut += event.bytesOut;
+      stats.firstReadTime = Math.min(stats.firstReadTime, event.eventTime);
+      stats.lastReadTime = Math.max(stats.lastReadTime, event.eventTime);
       addCapped(stats.readObjects, event.objectHash, SET_CAPS.objects);
       break;
     case 'head':
@@ -137,6 +182,7 @@ export function countEvent(stats: WindowStats, event: AccessEvent): void {
       break;
     case 'list':
       stats.lists++;
+      if (event.eventName === 'ListObjectVersions') stats.versionLists++;
       break;
     case 'put':
       stats.puts++;
@@ -152,6 +198,7 @@ export function countEvent(stats: WindowStats, event: AccessEvent): void {
       break;
     case 'delete-batch':
       stats.deleteBatches++;
+      stats.batchDeleteKeys += estimateBatchDeleteKeys(event.bytesIn);
       break;
     case 'other':
       break;
@@ -168,6 +215,8 @@ export function mergeWindowStats(into: WindowStats, delta: WindowStats): WindowS
   into.deletes += delta.deletes;
   into.versionDeletes += delta.versionDeletes;
   into.deleteBatches += delta.deleteBatches;
+  into.batchDeleteKeys += delta.batchDeleteKeys ?? 0;
+  into.versionLists += delta.versionLists ?? 0;
   into.bytesOut += delta.bytesOut;
   into.bytesIn += delta.bytesIn;
   into.errors += delta.errors;
@@ -178,6 +227,11 @@ export function mergeWindowStats(into: WindowStats, delta: WindowStats): WindowS
   for (const value of delta.tools) addCapped(into.tools, value, SET_CAPS.small);
   into.firstEventTime = Math.min(into.firstEventTime, delta.firstEventTime);
   into.lastEventTime = Math.max(into.lastEventTime, delta.lastEventTime);
+  // A window stored before read times were kept has reads but no read times: its event times
+  // bound them, which can only make a rate look slower, never faster.
+  const readTimesKnown = delta.gets === 0 || Number.isFinite(delta.firstReadTime ?? Number.NaN);
+  into.firstReadTime = Math.min(into.firstReadTime, readTimesKnown ? delta.firstReadTime : delta.firstEventTime);
+  into.lastReadTime = Math.max(into.lastReadTime, readTimesKnown ? delta.lastReadTime : delta.lastEventTime);
   return into;
 }
 

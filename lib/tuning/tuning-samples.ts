@@ -1,6 +1,6 @@
 import { appendTo } from '../domain/collections.ts';
 import { computeQuantiles, VOLUME_METRICS, type VolumeBaseline, type VolumeMetric } from '../domain/baseline.ts';
-import { countDistinctObjects, type WindowStats } from '../domain/window-counter.ts';
+import { countDistinctObjects, deletedObjectsOf, type WindowStats } from '../domain/window-counter.ts';
 import type { WindowStore } from '../store/store.ts';
 import { excludingIncident, type Suspicion } from './tuning-suspicion.ts';
 
@@ -32,7 +32,7 @@ export const metricOf = (stats: WindowStats, metric: VolumeMetric): number => {
     case 'objects':
       return countDistinctObjects(stats);
     case 'deletes':
-      return stats.deletes + stats.versionDeletes;
+      return deletedObjectsOf(stats);
     default:
       return stats[metric];
   }

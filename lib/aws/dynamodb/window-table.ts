@@ -16,7 +16,10 @@ type StoredSet = SetField | 'eventIds';
 // Typed as records over the WindowStats fields so that a counter or set added there fails to
 // compile here instead of being silently dropped by the store.
 // distinctObjects is the in-memory store's compaction; DynamoDB keeps the set until the TTL.
-const COUNTERS: Record<Exclude<NumericField, 'window' | 'firstEventTime' | 'lastEventTime' | 'distinctObjects'>, true> = {
+// The event and read times are SET to their min/max, not ADDed.
+const TIMES = ['firstEventTime', 'lastEventTime', 'firstReadTime', 'lastReadTime'] as const;
+type TimeField = (typeof TIMES)[number];
+const COUNTERS: Record<Exclude<NumericField, 'window' | TimeField | 'distinctObjects'>, true> = {
   events: true,
   gets: true,
   heads: true,
@@ -25,6 +28,8 @@ const COUNTERS: Record<Exclude<NumericField, 'window' | 'firstEventTime' | 'last
   deletes: true,
   versionDeletes: true,
   deleteBatches: true,
+  batchDeleteKeys: true,
+  versionLists: true,
   bytesOut: true,
   bytesIn: true,
   errors: true,
@@ -41,10 +46,8 @@ const COUNTER_NAMES = Object.keys(COUNTERS) as (keyof typeof COUNTERS)[];
 const SET_NAMES = Object.keys(SET_LIMITS) as StoredSet[];
 
 /** What `addWindow` must know of the stored window it adds to: times and set sizes at a revision. */
-interface WindowSummary {
+interface WindowSummary extends Record<TimeField, number> {
   revision: number;
-  firstEventTime: number;
-  lastEventTime: number;
   sizes: Record<StoredSet, number>;
 }
 
@@ -52,13 +55,16 @@ const EMPTY_WINDOW: WindowSummary = {
   revision: 0,
   firstEventTime: Number.POSITIVE_INFINITY,
   lastEventTime: Number.NEGATIVE_INFINITY,
+  firstReadTime: Number.POSITIVE_INFINITY,
+  lastReadTime: Number.NEGATIVE_INFINITY,
   sizes: { readObjects: 0, deletedObjects: 0, buckets: 0, networks: 0, tools: 0, eventIds: 0 },
 };
 
 function summarizeWindow(window: StoredWindow): WindowSummary {
   const sizes = { ...EMPTY_WINDOW.sizes };
   for (const name of SET_NAMES) sizes[name] = window[name].size;
-  return { revision: window.revision, firstEventTime: window.firstEventTime, lastEventTime: window.lastEventTime, sizes };
+  const { revision, firstEventTime, lastEventTime, firstReadTime, lastReadTime } = window;
+  return { revision, firstEventTime, lastEventTime, firstReadTime, lastReadTime, sizes };
 }
 
 function windowFromItem(item: Item): StoredWindow {
@@ -70,8 +76,12 @@ function windowFromItem(item: Item): StoredWindow {
   };
   for (const name of COUNTER_NAMES) window[name] = Number(raw[name] ?? 0);
   for (const name of SET_NAMES) if (raw[name] instanceof Set) window[name] = raw[name] as Set<string>;
-  if (typeof raw.firstEventTime === 'number') window.firstEventTime = raw.firstEventTime;
-  if (typeof raw.lastEventTime === 'number') window.lastEventTime = raw.lastEventTime;
+  for (const name of TIMES) if (typeof raw[name] === 'number') window[name] = raw[name];
+  // A window written before read times were kept: its event times bound its reads.
+  if (window.gets > 0 && !Number.isFinite(window.firstReadTime)) {
+    window.firstReadTime = window.firstEventTime;
+    window.lastReadTime = window.lastEventTime;
+  }
   return window;
 }
 
@@ -108,10 +118,10 @@ function windowUpdate(delta: WindowStats, eventIds: readonly string[], stored: W
   assign('principal', { S: delta.principal });
   assign('identityType', { S: delta.identityType });
   assign(WINDOW_EXPIRY_ATTRIBUTE, { N: String(expiresAt) });
-  const first = Math.min(stored.firstEventTime, delta.firstEventTime);
-  const last = Math.max(stored.lastEventTime, delta.lastEventTime);
-  if (Number.isFinite(first)) assign('firstEventTime', { N: String(first) });
-  if (Number.isFinite(last)) assign('lastEventTime', { N: String(last) });
+  for (const name of TIMES) {
+    const time = name.startsWith('first') ? Math.min(stored[name], delta[name]) : Math.max(stored[name], delta[name]);
+    if (Number.isFinite(time)) assign(name, { N: String(time) });
+  }
   for (const name of COUNTER_NAMES) {
     if (delta[name] === 0) continue;
     names[`#${name}`] = name;

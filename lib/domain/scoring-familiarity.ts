@@ -1,0 +1,141 @@
+import { DAY_MS, HOUR_MS } from './duration.ts';
+import type { Reason, ReasonCode, ScoreInput } from './scoring-types.ts';
+
+
+/** How familiar an actor is, and which floors its activity is measured against. */
+export interface Familiarity {
+  reasons: Reason[];
+  /**
+   * Whether the unfamiliar floors apply: a principal never seen or seen for under a week, a new or
+   * dormant key, or a familiar principal from a network and with a tool both new to it (its
+   * history says nothing about what it does from there).
+   */
+  unfamiliar: boolean;
+  /** Whether the actor is in a context its principal was never in (network and tool both new). */
+  newContext: boolean;
+}
+
+/** A duration as a person reads it: `20 s`, `14 min`, `3 h`, `2.5 days`. */
+export const formatAge = (ms: number): string => {
+  if (ms < 60_000) return `${Math.max(0, Math.round(ms / 1000))} s`;
+  if (ms < HOUR_MS) return `${Math.round(ms / 60_000)} min`;
+  if (ms < DAY_MS) return `${Math.round(ms / HOUR_MS)} h`;
+  return `${(ms / DAY_MS).toFixed(1)} days`;
+};
+
+/**
+ * What the key's creation date says, when it is known: a key created long ago that keysentry
+ * never saw is dormant (the breach: a contractor's key issued years before, never used, leaked),
+ * the strongest unfamiliarity; a key created hours ago is most often a new colleague's, so it
+ * weighs less than a principal never seen and only plainly bulk behaviour contains it.
+ */
+function keyAgeReason(input: ScoreInput): Reason | undefined {
+  const { identity, key, keyCreatedAt, now, settings } = input;
+  if (identity.longTermKey === undefined || keyCreatedAt === undefined) return undefined;
+  const age = now - keyCreatedAt;
+  if (age >= 0 && age < settings.freshKeyHours * HOUR_MS) {
+    return {
+      code: 'fresh-key',
+      message: `access key ${identity.longTermKey} was created ${formatAge(age)} ago: a new key, most often a new colleague's`,
+      value: age / HOUR_MS,
+      threshold: settings.freshKeyHours,
+      points: 15,
+    };
+  }
+  const keySeenBefore = key !== undefined && now - key.firstSeen >= DAY_MS;
+  if (age >= settings.dormantKeyDays * DAY_MS && !keySeenBefore) {
+    return {
+      code: 'dormant-key',
+      message: `access key ${identity.longTermKey} was created ${formatAge(age)} ago and never seen in use before`,
+      value: age / DAY_MS,
+      threshold: settings.dormantKeyDays,
+      points: 40,
+    };
+  }
+  return undefined;
+}
+
+/** Why the actor is not (yet) familiar: never seen, seen for under a week, or a new key of a familiar user. */
+function unfamiliarityOf(input: ScoreInput): Reason | undefined {
+  const { principal, key, now, settings, identity } = input;
+  const byKeyAge = keyAgeReason(input);
+  if (byKeyAge !== undefined) return byKeyAge;
+  const unfamiliarMs = settings.unfamiliarDays * DAY_MS;
+  const principalAge = principal ? now - principal.firstSeen : 0;
+  if (principal === undefined || principalAge < DAY_MS) {
+    return {
+      code: 'never-seen',
+      message: principal
+        ? `${identity.principal} first seen ${formatAge(principalAge)} ago`
+        : `${identity.principal} never seen before`,
+      value: principalAge / DAY_MS,
+      threshold: settings.unfamiliarDays,
+      points: 40,
+    };
+  }
+  if (principalAge < unfamiliarMs) {
+    return {
+      code: 'recently-first-seen',
+      message: `${identity.principal} first seen ${formatAge(principalAge)} ago (familiar after ${settings.unfamiliarDays} days)`,
+      value: principalAge / DAY_MS,
+      threshold: settings.unfamiliarDays,
+      points: 25,
+    };
+  }
+  if (identity.longTermKey === undefined) return undefined;
+  const keyAge = key ? now - key.firstSeen : 0;
+  if (key !== undefined && keyAge >= unfamiliarMs) return undefined;
+  return {
+    code: 'new-key',
+    message: key
+      ? `access key ${identity.longTermKey} of a familiar user first seen ${formatAge(keyAge)} ago`
+      : `access key ${identity.longTermKey} never seen before for a familiar user`,
+    value: keyAge / DAY_MS,
+    threshold: settings.unfamiliarDays,
+    points: keyAge < DAY_MS ? 35 : 25,
+  };
+}
+
+/** Networks, tools and buckets of the span first seen for a familiar principal within the novelty period. */
+function noveltiesOf(input: ScoreInput): Reason[] {
+  const { principal, span, now, settings } = input;
+  if (principal === undefined) return [];
+  const noveltyMs = settings.noveltyHours * HOUR_MS;
+  const fresh = (known: Record<string, number>, things: Iterable<string>): string[] =>
+    [...things].filter((thing) => {
+      const first = known[thing];
+      return first === undefined || now - first < noveltyMs;
+    });
+  const novelties: Array<[ReasonCode, Record<string, number>, Set<string>, number, (things: string[]) => string]> = [
+    ['new-network', principal.networks, span.networks, 15, (things) =>
+      `from ${things.slice(0, 3).join(', ')}, not seen for this principal before the last ${settings.noveltyHours} h (${Object.keys(principal.networks).length} known networks)`],
+    ['new-tool', principal.tools, span.tools, 15, (things) =>
+      `with ${things.join(', ')}; known tools: ${Object.keys(principal.tools).join(', ') || 'none'}`],
+    ['new-bucket', principal.buckets, span.buckets, 10, (things) => `in bucket ${things.slice(0, 3).join(', ')}, new for this principal`],
+  ];
+  const reasons: Reason[] = [];
+  for (const [code, known, seen, points, describe] of novelties) {
+    const things = fresh(known, seen);
+    if (things.length > 0) reasons.push({ code, message: describe(things), value: things.length, threshold: 0, points });
+  }
+  return reasons;
+}
+
+/**
+ * Scores how familiar the actor is: unfamiliarity (never seen, dormant, fresh or new key, first
+ * seen this week) and, for a principal known for a day or more (or vouched for by an on-call
+ * verdict), what is new in this activity (network, tool, bucket). A familiar principal whose
+ * network and tool are both new is measured against the unfamiliar floors.
+ */
+export function assessFamiliarity(input: ScoreInput): Familiarity {
+  const { principal, now } = input;
+  const principalAge = principal ? now - principal.firstSeen : 0;
+  // An on-call verdict of benign makes the principal familiar; novelty and volume still count.
+  const vouched = principal?.vouchedAt !== undefined && principal.vouchedAt <= now;
+  const unfamiliarity = vouched ? undefined : unfamiliarityOf(input);
+  const reasons: Reason[] = unfamiliarity === undefined ? [] : [unfamiliarity];
+  if (principal !== undefined && (principalAge >= DAY_MS || vouched)) reasons.push(...noveltiesOf(input));
+  const has = (code: ReasonCode): boolean => reasons.some((r) => r.code === code);
+  const newContext = has('new-network') && has('new-tool');
+  return { reasons, unfamiliar: unfamiliarity !== undefined || newContext, newContext };
+}
