@@ -34,7 +34,7 @@ export interface ActorVerdict {
   decision: Decision;
 }
 
-/** An incident the batch created or changed; `escalated` means a page became a containment. */
+/** An incident the batch created or changed; `escalated` means a page became a containment, or a blocked one. */
 export interface IncidentChange {
   kind: 'created' | 'escalated' | 'updated';
   incident: Incident;
@@ -242,11 +242,15 @@ export function createDetector(options: DetectorOptions) {
       const { incident, created } = await store.openIncident(candidate, cooldownMs);
       if (created) return { kind: 'created', incident };
       const escalated = incident.action === 'page' && decision.action === 'contain';
+      // A page whose actor later reaches the contain threshold where the policy blocks containment
+      // (protected, own role, dry run…) records that too, so that the next page says why.
+      const blocked = incident.action === 'page' && incident.blockedBy === undefined && decision.blockedBy !== undefined;
+      const raised = escalated || blocked;
       const next: Incident = {
         ...incident,
-        score: escalated ? score.score : incident.score,
+        score: raised ? score.score : incident.score,
         // The reasons stay those of the decision that set the action; later activity is evidence.
-        reasons: escalated ? score.reasons : incident.reasons,
+        reasons: raised ? score.reasons : incident.reasons,
         firstEventTime: Math.min(incident.firstEventTime, span.firstEventTime),
         // What the responder compares with its containment time: activity after it pages again.
         lastEventTime: Math.max(incident.lastEventTime ?? Number.NEGATIVE_INFINITY, span.lastEventTime),
@@ -254,8 +258,9 @@ export function createDetector(options: DetectorOptions) {
         evidence: mergeEvidence(incident.evidence, evidence),
         revision: incident.revision + 1,
         ...(escalated ? { action: 'contain' as const, blockedBy: undefined, decisionTime } : {}),
+        ...(blocked ? { blockedBy: decision.blockedBy, decisionTime } : {}),
       };
-      if (await store.updateIncident(next)) return { kind: escalated ? 'escalated' : 'updated', incident: next };
+      if (await store.updateIncident(next)) return { kind: raised ? 'escalated' : 'updated', incident: next };
     }
     throw new StoreError(`incident of ${identity.actor} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
   }
