@@ -65,15 +65,28 @@ describe('rate and shape of an unfamiliar actor’s reads', () => {
     expect(read).toBeLessThan(50);
   });
 
-  it('contains a never-seen key reading three objects a second at the first decision with 30 or more read', () => {
+  it('contains a never-seen key sweeping at two or three objects a second at the first decision after 20 are read', () => {
+    expect(objectsReadWhenContained(contractor, 2, 1000)).toBe(20);
     expect(objectsReadWhenContained(contractor, 3, 1000)).toBe(30);
   });
 
-  it('pages, without containing, a never-seen key copying a folder of 25 files in seconds', () => {
-    const calls = [...lists(1, SECOND, 20 * SECOND), ...reads(25, 400, SECOND)];
+  it('pages, without containing, a never-seen key copying 25 files in seconds without listing', () => {
+    const { score, action } = decide(scoreInput({ span: spanOf(reads(25, 400, SECOND)) }));
+    expect(codes(score.reasons)).toEqual(['never-seen', 'bulk-read']);
+    expect(action).toBe('page');
+  });
+
+  it('contains a never-seen key that lists, then reads 20 objects at two a second: a sweep', () => {
+    const calls = [...lists(2, SECOND, 40 * SECOND), ...reads(20, 500, SECOND)];
     const { score, action } = decide(scoreInput({ span: spanOf(calls) }));
-    expect(codes(score.reasons)).toContain('bulk-read');
-    expect(codes(score.reasons)).not.toContain('list-then-get-sweep');
+    expect(codes(score.reasons)).toEqual(expect.arrayContaining(['bulk-read', 'list-then-get-sweep']));
+    expect(action).toBe('contain');
+  });
+
+  it('does not call reads after a list a sweep when they come slower than one every two seconds', () => {
+    const calls = [...lists(2, SECOND, 3 * MINUTE), ...reads(24, 6 * SECOND, SECOND)];
+    const { score, action } = decide(scoreInput({ span: spanOf(calls) }));
+    expect(codes(score.reasons)).toEqual(['never-seen', 'bulk-read']);
     expect(action).toBe('page');
   });
 
@@ -223,6 +236,13 @@ describe('the age of a long-term key', () => {
   it('pages, without containing, a key created hours ago reading 30 objects a second apart', () => {
     const { score, action } = decide(scoreInput({ keyCreatedAt: NOW - 3 * HOUR, span: spanOf(reads(30, SECOND)) }));
     expect(codes(score.reasons)).toEqual(['bulk-read', 'fresh-key']);
+    expect(action).toBe('page');
+  });
+
+  it('pages, without containing, a key created hours ago that lists and copies a folder of 25 files', () => {
+    const calls = [...lists(2, SECOND, 20 * SECOND), ...reads(25, 400)];
+    const { score, action } = decide(scoreInput({ keyCreatedAt: NOW - 3 * HOUR, span: spanOf(calls) }));
+    expect(codes(score.reasons)).toEqual(expect.arrayContaining(['fresh-key', 'bulk-read', 'list-then-get-sweep']));
     expect(action).toBe('page');
   });
 

@@ -8,6 +8,8 @@ import type { WindowStats } from './window-counter.ts';
 const MIN_RATE_SECONDS = 10;
 /** Objects per minute of plainly bulk reads: one a second. */
 const PLAIN_BULK_RATE = 60;
+/** Objects per minute of an unfamiliar actor's reads after a list that make a sweep: one every two seconds. */
+const SWEEP_RATE = PLAIN_BULK_RATE / 2;
 
 const formatRate = (perMinute: number): string => (perMinute >= 10 ? perMinute.toFixed(0) : perMinute.toFixed(1));
 
@@ -149,8 +151,8 @@ export function scoreReadVolume(input: ScoreInput, familiarity: Familiarity): Re
 
 /**
  * A list, then a sweep: more distinct objects than the familiar actor ever read in a window, or,
- * for an unfamiliar actor, plainly many objects read at a bulk rate after the list (a colleague's
- * `ls` and a few `cp` is not a sweep).
+ * for an unfamiliar actor, `unfamiliarReadFloor` objects or more at one every two seconds or
+ * faster after the list (a colleague's `ls` and a few `cp` a minute apart is not a sweep).
  */
 export function scoreSweep(input: ScoreInput, familiarity: Familiarity): Reason | undefined {
   const { span, principal, settings } = input;
@@ -158,9 +160,9 @@ export function scoreSweep(input: ScoreInput, familiarity: Familiarity): Reason 
   const objects = span.readObjects.size;
   const rate = readRatePerMinute(span);
   const threshold = familiarity.unfamiliar
-    ? Math.max(settings.sweepMinObjects, settings.plainBulkObjects)
+    ? Math.max(settings.sweepMinObjects, settings.unfamiliarReadFloor)
     : Math.max(settings.sweepMinObjects, principal?.volume?.metrics.objects.max ?? settings.familiarReadFloor) + 1;
-  if (objects < threshold || (familiarity.unfamiliar && rate < settings.unfamiliarReadRate)) return undefined;
+  if (objects < threshold || (familiarity.unfamiliar && rate < SWEEP_RATE)) return undefined;
   return {
     code: 'list-then-get-sweep',
     message: `listed ${span.lists}× then read ${objects} distinct objects at ${formatRate(rate)}/min`,
