@@ -10,6 +10,7 @@ import { formatIncidentTable, formatSummary } from './replay-format.ts';
 import { createDynamoDbClient, DynamoDbStore, ensureTables } from '../aws/dynamodb-store.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { UsageError } from '../domain/errors.ts';
+import { KeyCreationBook } from '../domain/key-creation.ts';
 import { isPrincipalPattern } from '../domain/policy.ts';
 import { replayLogs, type ReplayOptions } from '../engine/replay.ts';
 import type { DetectorStore } from '../store/store.ts';
@@ -27,6 +28,7 @@ Options:
   --page-threshold N          score that pages (default 50)
   --contain-threshold N       score that contains (default 75)
   --protect PATTERN           never contain this user/role ARN or key id (repeatable, * wildcard)
+  --keys FILE                 key creation dates from \`keysentry keys --json\` (dormant and fresh keys)
   --protected-buckets a,b     score only these buckets' events, as the deployment's protectedBuckets
   --dry-run                   page "would have contained" instead of containing
   --verify-digests            contain only on log files a valid CloudTrail digest (among PATHs) vouches for
@@ -59,7 +61,22 @@ export const REPLAY_OPTIONS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'create-tables': { type: 'boolean', default: false },
+  keys: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
+
+/** The key creation dates of a `keysentry keys --json` file; a file that is not one is a usage error. */
+async function readKeyInventory(path: string): Promise<KeyCreationBook> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--keys: cannot read ${path} as JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const book = new KeyCreationBook();
+  book.addInventory(json);
+  if (book.problems['not-an-inventory'] !== undefined) throw new UsageError(`--keys: ${path} is not the output of keysentry keys --json`);
+  return book;
+}
 
 export async function runReplayCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -68,6 +85,7 @@ export async function runReplayCommand(args: readonly string[], io: CliIo): Prom
     options: REPLAY_OPTIONS,
   });
   if (positionals.length === 0) throw new UsageError('replay needs at least one PATH');
+  const keyBook = values.keys === undefined ? undefined : await readKeyInventory(values.keys);
   const store = await openStore(values);
   const number = (text: string | undefined, option: string): number | undefined => {
     if (text === undefined) return undefined;
@@ -100,6 +118,7 @@ export async function runReplayCommand(args: readonly string[], io: CliIo): Prom
     onProgress: progress.update,
     workers,
     store,
+    keyCreatedAt: keyBook?.lookup,
   });
   progress.done();
   if (values.json) {

@@ -2,6 +2,9 @@ import { DAY_MS, HOUR_MS } from './duration.ts';
 import type { Reason, ReasonCode, ScoreInput } from './scoring-types.ts';
 
 
+/** What tells whether an actor is familiar, before its activity is looked at. */
+export type WhoInput = Pick<ScoreInput, 'identity' | 'principal' | 'key' | 'keyCreatedAt' | 'now' | 'settings'>;
+
 /** How familiar an actor is, and which floors its activity is measured against. */
 export interface Familiarity {
   reasons: Reason[];
@@ -29,7 +32,7 @@ export const formatAge = (ms: number): string => {
  * the strongest unfamiliarity; a key created hours ago is most often a new colleague's, so it
  * weighs less than a principal never seen and only plainly bulk behaviour contains it.
  */
-function keyAgeReason(input: ScoreInput): Reason | undefined {
+function keyAgeReason(input: WhoInput): Reason | undefined {
   const { identity, key, keyCreatedAt, now, settings } = input;
   if (identity.longTermKey === undefined || keyCreatedAt === undefined) return undefined;
   const age = now - keyCreatedAt;
@@ -56,7 +59,7 @@ function keyAgeReason(input: ScoreInput): Reason | undefined {
 }
 
 /** Why the actor is not (yet) familiar: never seen, seen for under a week, or a new key of a familiar user. */
-function unfamiliarityOf(input: ScoreInput): Reason | undefined {
+function unfamiliarityOf(input: WhoInput): Reason | undefined {
   const { principal, key, now, settings, identity } = input;
   const byKeyAge = keyAgeReason(input);
   if (byKeyAge !== undefined) return byKeyAge;
@@ -94,6 +97,25 @@ function unfamiliarityOf(input: ScoreInput): Reason | undefined {
     threshold: settings.unfamiliarDays,
     points: keyAge < DAY_MS ? 35 : 25,
   };
+}
+
+/**
+ * Whether the principal or its key is unfamiliar whatever the activity (never seen, seen for under
+ * a week, a new, fresh or dormant key) and not vouched for: the actors whose read history the
+ * detector looks up for the persistence reason.
+ */
+export function isUnfamiliarIdentity(input: WhoInput): boolean {
+  const vouched = input.principal?.vouchedAt !== undefined && input.principal.vouchedAt <= input.now;
+  return !vouched && unfamiliarityOf(input) !== undefined;
+}
+
+/**
+ * Whether the creation date of the actor's long-term key would say anything: an IAM user's key
+ * that keysentry has not known for `unfamiliarDays`. Familiar keys need no look-up.
+ */
+export function needsKeyCreationDate(input: Pick<ScoreInput, 'identity' | 'key' | 'now' | 'settings'>): boolean {
+  const { identity, key, now, settings } = input;
+  return identity.longTermKey !== undefined && (key === undefined || now - key.firstSeen < settings.unfamiliarDays * DAY_MS);
 }
 
 /** Networks, tools and buckets of the span first seen for a familiar principal within the novelty period. */

@@ -85,6 +85,13 @@ export interface ScoringSettings {
   errorBurstRatio: number;
 }
 
+/**
+ * Looks up when an IAM user's long-term key was created (ms since the epoch), or `undefined` when
+ * that cannot be known: IAM in the Lambdas, `CreateAccessKey` events or a key inventory in a replay.
+ * Passed in, so that the scoring stays pure.
+ */
+export type KeyCreationLookup = (identity: Identity) => Promise<number | undefined>;
+
 /** Distinct objects an actor read over the last hour and day: what a slow, persistent reader piles up. */
 export interface ReadHistory {
   hourObjects: number;

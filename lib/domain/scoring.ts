@@ -3,7 +3,8 @@ import { describeSpan, ownThreshold, scoreReadVolume, scoreSweep } from './scori
 import type { Reason, Score, ScoreInput, ScoringSettings } from './scoring-types.ts';
 import { deletedObjectsOf, type WindowStats } from './window-counter.ts';
 
-export type { ReadHistory, Reason, ReasonCode, Score, ScoreInput, ScoringSettings } from './scoring-types.ts';
+export { isUnfamiliarIdentity, needsKeyCreationDate } from './scoring-familiarity.ts';
+export type { KeyCreationLookup, ReadHistory, Reason, ReasonCode, Score, ScoreInput, ScoringSettings } from './scoring-types.ts';
 
 export const DEFAULT_SCORING: ScoringSettings = {
   unfamiliarDays: 7,

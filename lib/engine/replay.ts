@@ -8,7 +8,7 @@ import { IntakeReport } from '../intake/intake-report.ts';
 import { listLogFiles, readLogOutcomes } from '../intake/log-reader.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { Policy } from '../domain/policy.ts';
-import type { Reason, ScoringSettings } from '../domain/scoring.ts';
+import type { KeyCreationLookup, Reason, ScoringSettings } from '../domain/scoring.ts';
 import type { DetectorStore } from '../store/store.ts';
 import { TimeOrderSpool } from '../intake/time-order.ts';
 import { tuneBaselines } from '../tuning/tuning.ts';
@@ -42,6 +42,8 @@ export interface ReplayOptions {
   onProgress?: (progress: { bytesDone: number; bytesTotal: number; events: number }) => void;
   /** Called for each incident change as it happens (in event time). */
   onIncident?: (change: IncidentChange) => void;
+  /** When IAM users' long-term keys were created (`--keys`, a `keysentry keys --json` snapshot). */
+  keyCreatedAt?: KeyCreationLookup;
 }
 
 /** One incident as `keysentry replay --json` prints it. */
@@ -123,7 +125,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
   const store = options.store ?? new MemoryStore();
   const writesBefore = store.writes;
-  const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs });
+  const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt: options.keyCreatedAt });
   const report = new IntakeReport();
   const stream = new EventStream(report, batchWindowMs);
   const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });

@@ -4,7 +4,17 @@ import { collectSightings, type Baseline } from '../domain/baseline.ts';
 import { StoreError } from '../domain/errors.ts';
 import { makeIncidentId, type Evidence, type Incident } from '../domain/incident.ts';
 import { decideAction, DEFAULT_POLICY, type Decision, type Policy } from '../domain/policy.ts';
-import { DEFAULT_SCORING, scoreAgainstBaseline, type Score, type ScoringSettings } from '../domain/scoring.ts';
+import { READ_HISTORY_MS, summarizeReadHistory } from '../domain/read-history.ts';
+import {
+  DEFAULT_SCORING,
+  isUnfamiliarIdentity,
+  needsKeyCreationDate,
+  scoreAgainstBaseline,
+  type KeyCreationLookup,
+  type ReadHistory,
+  type Score,
+  type ScoringSettings,
+} from '../domain/scoring.ts';
 import type { DetectorStore, StoredWindow } from '../store/store.ts';
 import {
   aggregateBatch,
@@ -25,6 +35,12 @@ export interface DetectorOptions {
   windowMs?: number;
   /** How far back a delete is matched against the actor's reads (the extortion pattern). */
   readThenDeleteHorizonMs?: number;
+  /**
+   * When an IAM user's long-term key was created, asked once per batch for a key keysentry does
+   * not know well (IAM in the Lambdas, cached there; `CreateAccessKey` events or a key inventory
+   * in a replay). Without it, key age plays no part.
+   */
+  keyCreatedAt?: KeyCreationLookup;
 }
 
 /** The verdict on one actor of a batch. */
@@ -184,6 +200,16 @@ export function createDetector(options: DetectorOptions) {
     return { span, readThenDeleted: countReadThenDeleted(span, reads) };
   }
 
+  /**
+   * Distinct objects the actor read over the last hour and day: its stored windows, its pending
+   * calm counts and the batch. Read back only for an unfamiliar actor that read in this batch.
+   */
+  async function readHistoryOf(actor: string, nowWindow: number, fresh: readonly AccessEvent[]): Promise<ReadHistory> {
+    const stored = await store.getWindows(actor, nowWindow - Math.ceil(READ_HISTORY_MS / windowMs) + 1, nowWindow);
+    const held = [...(pending.get(actor)?.values() ?? [])].map((entry) => entry.stats);
+    return summarizeReadHistory([...stored, ...held], fresh, nowWindow, windowMs);
+  }
+
   function buildEvidence(span: WindowStats, events: readonly AccessEvent[]): Evidence {
     const pick = (values: Iterable<string | undefined>, limit = MAX_EVIDENCE_ITEMS): string[] => {
       const unique = new Set<string>();
@@ -315,16 +341,17 @@ export function createDetector(options: DetectorOptions) {
           continue;
         }
         const { span, readThenDeleted } = recentActivity(actor, identity, nowWindow, stored, fresh);
-        const score = scoreAgainstBaseline({
+        const who = {
           identity,
-          span,
-          readThenDeleted,
           principal: baselines.get(identity.principal),
           key: identity.longTermKey === undefined ? undefined : baselines.get(identity.longTermKey),
-          fleet: tuning?.fleet,
           now: decisionTime,
           settings,
-        });
+        };
+        const keyCreatedAt = options.keyCreatedAt !== undefined && needsKeyCreationDate(who) ? await options.keyCreatedAt(identity) : undefined;
+        const reading = span.gets > 0 && isUnfamiliarIdentity({ ...who, keyCreatedAt });
+        const history = reading ? await readHistoryOf(actor, nowWindow, fresh) : undefined;
+        const score = scoreAgainstBaseline({ ...who, span, readThenDeleted, fleet: tuning?.fleet, keyCreatedAt, history });
         // The weekly tuning may have moved the page threshold toward its target page count.
         const tuned = tuning?.thresholds ? { ...policy, pageThreshold: tuning.thresholds.pageThreshold } : policy;
         // Records nobody vouched for (a log file without its digest) page, never contain.
