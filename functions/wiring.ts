@@ -10,6 +10,7 @@ import { unverifiedView } from '../lib/store/unverified-view.ts';
 import type { DetectorStore } from '../lib/store/store.ts';
 import type { LogFileTrust } from './score-logfile-handler.ts';
 import { createIamClient } from '../lib/aws/containment.ts';
+import { IamKeyAges } from '../lib/aws/key-age.ts';
 import { CallerCache } from '../lib/domain/cloudtrail-record.ts';
 import { createDetector } from '../lib/engine/score-engine.ts';
 import { createDynamoDbClient, DynamoDbStore } from '../lib/aws/dynamodb-store.ts';
@@ -43,9 +44,15 @@ function createState(config: KeysentryConfig) {
  */
 export function createScoringRuntime(config: ScoreConfig, functionName: string) {
   const { store, markers } = createState(config);
+  const telemetry = createTelemetry(config, functionName);
+  // The creation date of an unfamiliar IAM user key, asked once per key per container.
+  const keyAges = new IamKeyAges({
+    client: createIamClient({ region: config.region }),
+    onError: (error, accessKeyId) => telemetry.logger.warn('key creation date unavailable: scored without it', { accessKeyId, error: error as Error }),
+  });
   return {
     store,
-    detector: createDetector({ store, policy: config.policy, windowMs: config.windowMs }),
+    detector: createDetector({ store, policy: config.policy, windowMs: config.windowMs, keyCreatedAt: keyAges.lookup }),
     protectedBuckets: config.protectedBuckets,
     normalize: { callerCache: new CallerCache() },
     notify: createResponderDispatch({
@@ -54,7 +61,7 @@ export function createScoringRuntime(config: ScoreConfig, functionName: string) 
       markers,
       now: Date.now,
     }),
-    ...createTelemetry(config, functionName),
+    ...telemetry,
     now: Date.now,
   };
 }

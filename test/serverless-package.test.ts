@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINMENT_PERMISSIONS } from '../lib/aws/containment.ts';
 import { INVENTORY_PERMISSIONS } from '../lib/ops/key-inventory.ts';
 import { DOCTOR_OPTIONS } from '../lib/commands/doctor-command.ts';
+import { KEY_AGE_PERMISSIONS } from '../lib/aws/key-age.ts';
 import { parseArgs } from 'node:util';
 
 /**
@@ -341,6 +342,16 @@ describe('serverless package: the CloudFormation template', () => {
         AlarmActions: [{ Ref: 'AlarmsTopic' }],
       }),
     );
+  });
+
+  it('grants score and score-logfile exactly the IAM reads of the key-age look-up, on the account\'s users', () => {
+    for (const name of ['score', 'score-logfile']) {
+      const statements = statementsOfRole(roleOf(functionId(name))).filter((statement) => asList(statement.Action).some((a) => /^iam:/i.test(a)));
+      expect(statements.flatMap((statement) => asList(statement.Action)).sort()).toEqual([...KEY_AGE_PERMISSIONS].sort());
+      expect(statements.flatMap((statement) => asList(statement.Resource))).toEqual([
+        { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' },
+      ]);
+    }
   });
 
   it('grants the inventory function exactly the reads it calls, and the state table only to read', () => {
