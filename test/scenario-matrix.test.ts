@@ -17,27 +17,17 @@ const BATCH_MS = 10_000;
  * shows it met.
  */
 const KNOWN_FAILURES: ReadonlySet<string> = new Set([
-  // Contained at score 80 after 10 single-file copies: never-seen 40 + bulk-read 20 (10 objects ≥ the
-  // unfamiliar floor of 10) + list-then-get-sweep 20.
-  'new-hire-first-day: no benign containment',
-  // Paged at +3 min (29 objects read, end of the 100 lists), contained at +4 min after 184 of 1,500
-  // objects (limit 75).
-  'familiar-key-new-network-and-tool: in time',
-  // Paged at +30 s (80 objects read), contained at +2 min after 522 of 1,800 (limit 90): the session's
-  // key is renewed every 3 minutes and each key is its own actor.
-  'console-session-sweep: in time',
   // Contained at the end of the first DeleteObjects' intake batch (+20 s); Panther's DeleteObject and
   // DeleteObjects rules alert on that record itself (+16 s) when the SIEM has it at once.
   'role-ransomware-itemized: before every peer',
-  // Paged at +20 s (score below 75), never contained; Panther's DeleteObjects alerts at +16 s.
-  'role-ransomware-unitemized: expected decision',
-  'role-ransomware-unitemized: in time',
+  // Contained at the end of the first DeleteObjects' intake batch (+20 s, about 1,000 keys estimated
+  // from its size); Panther's DeleteObjects rule alerts on that record itself (+16 s).
   'role-ransomware-unitemized: before every peer',
-  // Contained at +6 min (10 objects read); Elastic's new-terms run at +5 min alerts on the key's
-  // first address (8 objects read).
+  // Paged at +13 min (20 objects read), contained at +2.2 h (200 read within the day); Elastic's
+  // new-terms run at +5 min alerts on the key's first address (8 objects read).
   'slow-exfiltration: before every peer',
-  // 4 benign pages over the 15 scenario days (month-end export, partner's quarter-end, developer's
-  // bulk download: 1 each; the new hire's containment), against 0 of Panther's two delete rules.
+  // 3 benign pages over the 15 scenario days (month-end export, partner's quarter-end, developer's
+  // bulk download: 1 each), against 0 of Panther's two delete rules.
   'matrix: no more benign alerts than the best peer',
 ]);
 
