@@ -17,6 +17,10 @@ const BATCH_MS = 10_000;
  * shows it met.
  */
 const KNOWN_FAILURES: ReadonlySet<string> = new Set([
+  // Contained at +30 s (80 objects read) under one of the session's keys, but the containment the
+  // criterion measures comes at +2 min after 522 of 1,800 (limit 90): the session's key is renewed
+  // every 3 minutes and each key is its own actor.
+  'console-session-sweep: in time',
   // Contained at the end of the first DeleteObjects' intake batch (+20 s); Panther's DeleteObject and
   // DeleteObjects rules alert on that record itself (+16 s) when the SIEM has it at once.
   'role-ransomware-itemized: before every peer',
