@@ -1,3 +1,4 @@
+import { captureStdout } from './support/test-hooks.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
@@ -15,7 +16,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeContainHandler } from '../functions/contain-handler.ts';
 import { createIamClient, deactivateAccessKey, undoContainment, type ContainmentRecord } from '../lib/aws/containment.ts';
 import { DispatchError, ResponderError, StoreError } from '../lib/domain/errors.ts';
@@ -39,17 +40,9 @@ const COOLDOWN_MS = 3_600_000;
 const awsError = (name: string, message: string): IAMServiceException =>
   new IAMServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
-let stdout: string[];
-beforeEach(() => {
-  stdout = [];
-  // Powertools Metrics writes EMF lines to stdout.
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-});
+const stdout: string[] = [];
+captureStdout(stdout);
 afterEach(() => {
-  vi.restoreAllMocks();
   vi.unstubAllEnvs();
 });
 

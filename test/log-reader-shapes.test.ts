@@ -1,14 +1,14 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizeRecord, type RecordOutcome } from '../lib/domain/cloudtrail-record.ts';
 import { replayLogs } from '../lib/engine/replay.ts';
 import { IntakeReport } from '../lib/intake/intake-report.ts';
 import { listLogFiles, readLogOutcomes } from '../lib/intake/log-reader.ts';
 import { simulateScenario } from '../lib/simulator/index.ts';
 import { cloneRecord, loadRepairedRecords, pickRecord, withoutField, type CloudTrailRecord } from './events/load-events.ts';
+import { useTempDir } from './support/test-hooks.ts';
 
 // Real S3 data and management events (OTRF), in the containers real tools write them in.
 const repaired = loadRepairedRecords();
@@ -16,20 +16,8 @@ const s3Records = repaired.filter((record) => normalizeRecord(record).kind === '
 const getObject = pickRecord(repaired, 'GetObject', (r) => r.eventName === 'GetObject');
 const management = pickRecord(repaired, 'a management event', (r) => r.eventSource === 'ec2.amazonaws.com');
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'keysentry-shapes-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function put(relative: string, content: string | Buffer): Promise<string> {
-  const path = join(dir, relative);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, content);
-  return path;
-}
+const tempDir = useTempDir('keysentry-shapes-');
+const put = tempDir.put;
 
 /** Lists and reads the paths as replay does, each record normalised. */
 async function outcomesOf(paths: readonly string[], report = new IntakeReport()): Promise<RecordOutcome[]> {
@@ -82,7 +70,7 @@ describe('the reader reads every CloudTrail shape, or skips it with a reason', (
     await put('AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/y.json.gz', gzipSync(JSON.stringify({ Records: [getObject] })));
     const report = new IntakeReport();
 
-    const outcomes = await outcomesOf([dir], report);
+    const outcomes = await outcomesOf([tempDir.path()], report);
 
     expect(reasons(outcomes).sort()).toEqual(['event', 'insight-event']);
     expect(report.rejectedTotal).toBe(0);
@@ -147,7 +135,7 @@ describe('the reader reads every CloudTrail shape, or skips it with a reason', (
     await put('exportedlogs/a1b2c3/ec2/000000.gz', gzipSync(exported));
     const report = new IntakeReport();
 
-    const outcomes = await outcomesOf([dir], report);
+    const outcomes = await outcomesOf([tempDir.path()], report);
 
     expect(eventIds(outcomes).sort()).toEqual(s3Records.map((r) => r.eventID as string).sort());
     expect(report.rejectedTotal).toBe(0);
@@ -165,8 +153,8 @@ describe('the reader reads every CloudTrail shape, or skips it with a reason', (
   });
 
   it("does not count simulate's manifest.json as a rejected record", async () => {
-    await simulateScenario('benign', dir, { days: 1, scale: 1 });
-    const { summary } = await replayLogs({ paths: [dir] });
+    await simulateScenario('benign', tempDir.path(), { days: 1, scale: 1 });
+    const { summary } = await replayLogs({ paths: [tempDir.path()] });
 
     expect(summary.events).toBeGreaterThan(100);
     expect(summary.rejected).toEqual({});
@@ -183,15 +171,15 @@ function nth(i: number): CloudTrailRecord {
 describe('the reader over damaged folders and files', () => {
   it('counts a symbolic link loop with its path and reads the rest', async () => {
     const log = await put('logs/a.json', JSON.stringify({ Records: [getObject] }));
-    await symlink('..', join(dir, 'logs', 'up'));
-    await symlink('self', join(dir, 'logs', 'self'));
+    await symlink('..', join(tempDir.path(), 'logs', 'up'));
+    await symlink('self', join(tempDir.path(), 'logs', 'self'));
     const report = new IntakeReport();
 
-    const files = await listLogFiles([dir], report);
+    const files = await listLogFiles([tempDir.path()], report);
 
     expect(files.map((file) => file.path)).toEqual([log]);
     expect(report.rejected).toEqual({ 'symlink-loop': 2 });
-    expect(report.examples['symlink-loop']?.sort()).toEqual([join(dir, 'logs', 'self'), join(dir, 'logs', 'up')]);
+    expect(report.examples['symlink-loop']?.sort()).toEqual([join(tempDir.path(), 'logs', 'self'), join(tempDir.path(), 'logs', 'up')]);
   });
 
   // Root reads every folder whatever its mode; the test means something only for other users.
@@ -199,13 +187,13 @@ describe('the reader over damaged folders and files', () => {
     const { chmod } = await import('node:fs/promises');
     const log = await put('ok/a.json', JSON.stringify({ Records: [getObject] }));
     await put('locked/b.json', JSON.stringify({ Records: [getObject] }));
-    await chmod(join(dir, 'locked'), 0o000);
+    await chmod(join(tempDir.path(), 'locked'), 0o000);
     const report = new IntakeReport();
     try {
-      expect((await listLogFiles([dir], report)).map((file) => file.path)).toEqual([log]);
-      expect(report.examples['unreadable-folder']).toEqual([join(dir, 'locked')]);
+      expect((await listLogFiles([tempDir.path()], report)).map((file) => file.path)).toEqual([log]);
+      expect(report.examples['unreadable-folder']).toEqual([join(tempDir.path(), 'locked')]);
     } finally {
-      await chmod(join(dir, 'locked'), 0o755);
+      await chmod(join(tempDir.path(), 'locked'), 0o755);
     }
   });
 

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { useTempDir } from './support/test-hooks.ts';
+import { readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
 import { IntakeReport } from '../lib/intake/intake-report.ts';
 import { listLogFiles, readLogFiles, type LogFile } from '../lib/intake/log-reader.ts';
@@ -30,20 +30,8 @@ function nthGet(i: number): CloudTrailRecord {
 const logFile = (records: readonly unknown[]): string => JSON.stringify({ Records: records });
 const ndjson = (records: readonly unknown[]): string => records.map((r) => `${JSON.stringify(r)}\n`).join('');
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'keysentry-log-reader-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function put(relative: string, content: string | Buffer): Promise<string> {
-  const path = join(dir, relative);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, content);
-  return path;
-}
+const tempDir = useTempDir('keysentry-log-reader-');
+const put = tempDir.put;
 
 interface RawRecord {
   record: unknown;
@@ -184,7 +172,7 @@ describe('readLogFiles on damaged files', () => {
 
   it('counts a file that vanished after listing as unreadable-file', async () => {
     const path = await put('gone.json', logFile([getObject]));
-    const files = await listLogFiles([dir]);
+    const files = await listLogFiles([tempDir.path()]);
     await unlink(path);
     const report = new IntakeReport();
 
@@ -292,10 +280,10 @@ describe('listLogFiles', () => {
 
   it('leaves CloudTrail-Digest/ out of a folder walk and skips files that are not logs by their content', async () => {
     const { log } = await layTrail();
-    const readme = join(dir, account, 'CloudTrail/us-east-1/2026/10/05/README.txt');
+    const readme = join(tempDir.path(), account, 'CloudTrail/us-east-1/2026/10/05/README.txt');
     const report = new IntakeReport();
 
-    const files = await listLogFiles([dir], report);
+    const files = await listLogFiles([tempDir.path()], report);
     const records = await readFrom(files, report);
 
     expect(files.map((file) => file.path)).toEqual([readme, log]);
@@ -318,7 +306,7 @@ describe('listLogFiles', () => {
   it('walks the CloudTrail-Digest folder when it is named explicitly', async () => {
     const { digestPath } = await layTrail();
 
-    expect((await listLogFiles([join(dir, account, 'CloudTrail-Digest')])).map((file) => file.path)).toEqual([
+    expect((await listLogFiles([join(tempDir.path(), account, 'CloudTrail-Digest')])).map((file) => file.path)).toEqual([
       digestPath,
     ]);
   });
@@ -339,7 +327,7 @@ describe('listLogFiles', () => {
       ),
     );
 
-    const listed = (await listLogFiles([dir])).map((file) => file.path);
+    const listed = (await listLogFiles([tempDir.path()])).map((file) => file.path);
 
     expect(listed).toEqual([paths[3], paths[2], paths[1], paths[0]]);
   });
@@ -352,7 +340,7 @@ describe('listLogFiles', () => {
   });
 
   it('throws a named error for a path that does not exist', async () => {
-    await expect(listLogFiles([join(dir, 'nowhere')])).rejects.toThrow(/cannot read .*nowhere/);
+    await expect(listLogFiles([join(tempDir.path(), 'nowhere')])).rejects.toThrow(/cannot read .*nowhere/);
   });
 });
 

@@ -1,8 +1,9 @@
+import { captureStdout } from './support/test-hooks.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeScoreHandler } from '../functions/score-handler.ts';
 import { makeScoreLogFileHandler, type ObjectReader } from '../functions/score-logfile-handler.ts';
 import { createDetector } from '../lib/engine/score-engine.ts';
@@ -70,17 +71,8 @@ const silentLogger = (): Logger => new Logger({ serviceName: 'keysentry', logLev
 const testMetrics = (): Metrics => new Metrics({ namespace: 'keysentry-test', serviceName: 'keysentry' });
 
 /** What the handlers wrote to stdout: Powertools Metrics writes EMF there, one JSON object a line. */
-let stdout: string[] = [];
-beforeEach(() => {
-  stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const stdout: string[] = [];
+captureStdout(stdout);
 
 /** The EMF metric lines written since `since` (an index into `stdout`). */
 const emittedMetrics = (since = 0): Array<Record<string, unknown>> =>

@@ -1,7 +1,8 @@
+import { captureStdout } from './support/test-hooks.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSEvent } from 'aws-lambda';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeScoreHandler } from '../functions/score-handler.ts';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { classifyStoreFailure } from '../lib/aws/store-errors.ts';
@@ -19,7 +20,19 @@ import { createEmulatorDynamoDbClient, uniqueName } from './support/aws-clients.
 
 const START = Date.parse('2026-03-02T10:00:00Z');
 const DECISION = START + 60_000;
-const ACTORS = ['ASIAEXAMPLEREADER001', 'ASIAEXAMPLEREADER002', 'ASIAEXAMPLEREADER003'];
+const ROLE_SESSION = 'arn:aws:sts::123456789123:assumed-role/MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0';
+const KEYS = ['ASIAEXAMPLEREADER001', 'ASIAEXAMPLEREADER002', 'ASIAEXAMPLEREADER003'];
+/** Three sessions of the record's role: a session, not its key, is the actor. */
+const SESSIONS = ['reader-1', 'reader-2', 'reader-3'];
+const ACTORS = SESSIONS.map((session) => `${ROLE_SESSION}/${session}`);
+
+/** Makes the copy a call of the given session of the record's role. */
+function asSession(copy: CloudTrailRecord, session: string, key: string): void {
+  const identity = copy.userIdentity as Record<string, unknown>;
+  identity.arn = `${ROLE_SESSION}/${session}`;
+  identity.principalId = `AROA5FLZVX4OAMSW6BCRH:${session}`;
+  identity.accessKeyId = key;
+}
 const READ = pickRecord(loadRepairedRecords(), 'GetObject', (record) => record.eventName === 'GetObject');
 
 /** The i-th read of a real GetObject record, by one of three session keys, changed by `change`. */
@@ -28,7 +41,7 @@ function read(i: number, change: (copy: CloudTrailRecord) => void = () => {}): C
     copy.eventID = `${uniqueName('evt')}-${i}`;
     copy.eventTime = new Date(START + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     copy.requestParameters = { ...copy.requestParameters, key: `results/patient-${i}.pdf` };
-    (copy.userIdentity as Record<string, unknown>).accessKeyId = ACTORS[i % ACTORS.length];
+    asSession(copy, SESSIONS[i % SESSIONS.length]!, KEYS[i % KEYS.length]!);
     change(copy);
   });
 }
@@ -69,17 +82,8 @@ async function written(store: DetectorStore): Promise<number> {
   return total;
 }
 
-let stdout: string[] = [];
-beforeEach(() => {
-  stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const stdout: string[] = [];
+captureStdout(stdout);
 const rejectedMetrics = () =>
   stdout.flatMap((line) => {
     try {
@@ -119,9 +123,9 @@ describe('the 31-message batch against DynamoDB (moto_server)', () => {
     expect(rejectedMetrics()).toEqual([['bytes-out-of-range', 1]]);
   });
 
-  it('isolates a record DynamoDB refuses (a 3,000-byte key id as partition key) and writes the other 30', { timeout: 60_000 }, async () => {
+  it('isolates a record DynamoDB refuses (a 3,000-byte session name in the partition key) and writes the other 30', { timeout: 60_000 }, async () => {
     const store = await freshStore();
-    const poison = read(30, (copy) => void ((copy.userIdentity as Record<string, unknown>).accessKeyId = `ASIA${'X'.repeat(3000)}`));
+    const poison = read(30, (copy) => asSession(copy, 'X'.repeat(3000), 'ASIAEXAMPLEREADER004'));
     const warnings: unknown[] = [];
     const logger = new Logger({ serviceName: 'keysentry', logLevel: 'SILENT' });
     vi.spyOn(logger, 'error').mockImplementation((...args: unknown[]) => void warnings.push(args));
