@@ -18,7 +18,8 @@ const EVENTS: AccessEvent[] = loadRepairedRecords()
     if (outcome.kind !== 'event') throw new Error(`record ${record.eventID} not admitted: ${outcome.kind}`);
     return outcome.event;
   });
-const THIEF = 'ASIA5FLZVX4OPVKKVBMX';
+/** A role session is one actor across its rotating keys: the session's ARN, not its ASIA key. */
+const THIEF = 'arn:aws:sts::123456789123:assumed-role/MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40';
 const WINDOW_MS = 900_000;
 const WINDOW = Math.floor((EVENTS[0] as AccessEvent).eventTime / WINDOW_MS);
 /** A decision time 10 s into window `window`. */
