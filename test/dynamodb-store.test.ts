@@ -1,6 +1,7 @@
 import {
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   ResourceNotFoundException,
   TransactionCanceledException,
   TransactWriteItemsCommand,
@@ -24,7 +25,11 @@ import { StoreError } from '../lib/domain/errors.ts';
 import type { Incident } from '../lib/domain/incident.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import type { DetectorStore, StoredWindow, TuningState } from '../lib/store/store.ts';
-import { createWindowStats, SET_CAPS, type WindowStats } from '../lib/domain/window-counter.ts';
+import { createWindowStats, hashObject, SET_CAPS, type WindowStats } from '../lib/domain/window-counter.ts';
+import { setHash } from '../lib/domain/hash.ts';
+import { itemBytes } from '../lib/store/item-size.ts';
+import { itemStartOf, windowItemBytes } from '../lib/store/window-item.ts';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createEmulatorDynamoDbClient, TEST_REGION, uniqueName } from './support/aws-clients.ts';
 
 const T0 = Date.parse('2025-03-03T09:00:00Z');
@@ -203,6 +208,32 @@ describe.each(IMPLEMENTATIONS)('$name (the store contract)', ({ make }) => {
     expect(window.networks.size).toBe(SET_CAPS.small);
   });
 
+  it('writes several windows of one hour at once, each checked against its own revision', async () => {
+    const { store } = await make();
+    const start = itemStartOf(WINDOW);
+    const written = await store.addWindows([
+      { delta: delta({ gets: 1 }, start), eventIds: ['e1'], expectedRevision: 0 },
+      { delta: delta({ gets: 2 }, start + 1), eventIds: ['e2'], expectedRevision: 0 },
+    ]);
+    expect(written === 'conflict' ? written : written.map((window) => [window.window, window.gets, window.revision])).toEqual([
+      [start, 1, 1],
+      [start + 1, 2, 1],
+    ]);
+    const writes = store.writes;
+
+    // One stale revision refuses the whole write: the other window is left as it was too.
+    const stale = await store.addWindows([
+      { delta: delta({ gets: 10 }, start), eventIds: ['e3'], expectedRevision: 1 },
+      { delta: delta({ gets: 20 }, start + 1), eventIds: ['e4'], expectedRevision: 0 },
+    ]);
+    expect(stale).toBe('conflict');
+    expect((await store.getWindows(KEY, start, start + 1)).map((window) => [window.gets, window.revision])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(store.writes - writes).toBeLessThanOrEqual(1);
+  });
+
   it('returns the windows of one actor within the range, in order', async () => {
     const { store } = await make();
     for (const window of [WINDOW - 1, WINDOW, WINDOW + 1, WINDOW + 4]) stored(await store.addWindow(delta({}, window), [`e${window}`], 0));
@@ -356,11 +387,66 @@ describe('DynamoDbStore', () => {
     expect(second.writes).toBe(1);
   });
 
+  it('reads a window written one item per window, and adds to it in its hour’s item', async () => {
+    const { store, names } = await dynamoFixture();
+    const window = itemStartOf(WINDOW) + 1;
+    await emulator().send(
+      new PutItemCommand({
+        TableName: names.windowsTable,
+        Item: marshall({
+          pk: KEY,
+          sk: window,
+          principal: PRINCIPAL,
+          identityType: 'iam-user-key',
+          events: 2,
+          gets: 2,
+          readObjects: new Set(['a']),
+          eventIds: new Set(['old']),
+          firstEventTime: T0,
+          lastEventTime: T0 + 60_000,
+          revision: 3,
+        }),
+      }),
+    );
+    const [legacy] = await store.getWindows(KEY, window, window);
+    expect(legacy).toMatchObject({ window, events: 2, gets: 2, revision: 0, firstReadTime: T0, lastReadTime: T0 + 60_000 });
+    expect(legacy?.eventIds).toEqual(new Set(['old']));
+
+    stored(await store.addWindow(delta({ gets: 1, readObjects: new Set(['b']) }, window), ['new'], 0));
+    const [merged] = await store.getWindows(KEY, window, window);
+    expect(merged).toMatchObject({ events: 3, gets: 3, revision: 1 });
+    expect(merged?.readObjects).toEqual(new Set(['a', 'b']));
+    expect(merged?.eventIds).toEqual(new Set(['old', 'new']));
+    const scanned = await collect(store.scanWindows(window, window));
+    expect(scanned.map((stats) => [stats.window, stats.events])).toEqual([[window, 3]]);
+  });
+
+  it('stores an hour’s windows in an item of the size the memory store bills', async () => {
+    const { store, names } = await dynamoFixture();
+    const start = itemStartOf(WINDOW);
+    const reads = (from: number, count: number): Set<string> => new Set(Array.from({ length: count }, (_, i) => hashObject('invoices', `2025/${from + i}.pdf`)));
+    const written = await store.addWindows([
+      { delta: delta({ gets: 300, bytesOut: 9_000_000, readObjects: reads(0, 300), networks: new Set(['198.51.100.0/24']) }, start), eventIds: Array.from({ length: 300 }, (_, i) => setHash(`event-${i}`)), expectedRevision: 0 },
+      { delta: delta({ lists: 2, deletes: 1, deletedObjects: reads(0, 1) }, start + 2), eventIds: ['not-a-hash', setHash('event-x')], expectedRevision: 0 },
+    ]);
+    if (written === 'conflict') throw new Error('expected the write to win');
+    const { Item } = await emulator().send(new GetItemCommand({ TableName: names.windowsTable, Key: { pk: { S: KEY }, sk: { N: String(start) } } }));
+    const { [WINDOW_EXPIRY_ATTRIBUTE]: _expiry, ...item } = unmarshall(Item ?? {});
+    // The model's TTL is a sample of ten significant digits; the stored one is the clock's.
+    const modelled = windowItemBytes(written) - itemBytes({ [WINDOW_EXPIRY_ATTRIBUTE]: 1_799_999_999 });
+
+    expect(itemBytes(item)).toBe(modelled);
+    expect(itemBytes(item)).toBeGreaterThan(300 * 2 * 6);
+    expect(itemBytes(item)).toBeLessThan(300 * 2 * 7 + 400);
+    expect((await store.getWindows(KEY, start, start + 3)).map((window) => window.readObjects.size + window.eventIds.size)).toEqual([600, 2]);
+    expect((await store.getWindows(KEY, start + 2, start + 2))[0]?.eventIds).toEqual(new Set(['not-a-hash', setHash('event-x')]));
+  });
+
   it('sets the window to expire windowTtlDays after its last write', async () => {
     const { store, names } = await dynamoFixture();
     stored(await store.addWindow(delta(), ['e1'], 0));
     const { Item } = await emulator().send(
-      new GetItemCommand({ TableName: names.windowsTable, Key: { pk: { S: KEY }, sk: { N: String(WINDOW) } } }),
+      new GetItemCommand({ TableName: names.windowsTable, Key: { pk: { S: KEY }, sk: { N: String(itemStartOf(WINDOW)) } } }),
     );
     expect(Number(Item?.[WINDOW_EXPIRY_ATTRIBUTE]?.N)).toBe(Math.floor(T0 / 1000) + 40 * 86_400);
   });

@@ -3,12 +3,13 @@ import type { AccessEvent } from '../lib/domain/access-event.ts';
 import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
 import { createDetector } from '../lib/engine/score-engine.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
+import { itemStartOf, WINDOWS_PER_ITEM } from '../lib/store/window-item.ts';
 import { loadRepairedRecords } from './events/load-events.ts';
 
 // How the detector batches its window writes. Calm events (nothing to score: here the replay's
-// warm-up, which only counts and learns) wait in memory and are written once per actor and
-// window when the window after theirs has begun; an actor with something to score is written at
-// once. The events are the OTRF breach's S3 data events: stolen role credentials listing and
+// warm-up, which only counts and learns) wait in memory and are written once per actor and hour
+// (the four windows one stored item holds) when the window after the hour's last has begun; an
+// actor with something to score is written at once. The events are the OTRF breach's S3 data events: stolen role credentials listing and
 // downloading one bucket between 01:00:33 and 01:13:20.
 
 const EVENTS: AccessEvent[] = loadRepairedRecords()
@@ -22,6 +23,8 @@ const EVENTS: AccessEvent[] = loadRepairedRecords()
 const THIEF = 'arn:aws:sts::123456789123:assumed-role/MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40';
 const WINDOW_MS = 900_000;
 const WINDOW = Math.floor((EVENTS[0] as AccessEvent).eventTime / WINDOW_MS);
+/** The first window of the hour after WINDOW's: the hour's item is still held while it is current. */
+const NEXT_HOUR = itemStartOf(WINDOW) + WINDOWS_PER_ITEM;
 /** A decision time 10 s into window `window`. */
 const inWindow = (window: number): number => window * WINDOW_MS + 10_000;
 const LAST_EVENT_TIME = Math.max(...EVENTS.map((event) => event.eventTime));
@@ -38,19 +41,39 @@ describe('the detector batching window writes', () => {
     expect(new Set(EVENTS.map((event) => Math.floor(event.eventTime / WINDOW_MS)))).toEqual(new Set([WINDOW]));
   });
 
-  it('holds calm events through their window and the next, and writes the window once when the one after begins', async () => {
+  it('holds calm events through their hour and the window after it, and writes the hour once when the one after that begins', async () => {
     const store = new MemoryStore();
     const detector = createDetector({ store, windowMs: WINDOW_MS });
     await detector.processBatch(EVENTS.slice(0, 4), EVENTS[3]!.eventTime + 10_000, { learnOnly: true });
     await detector.processBatch(EVENTS.slice(4), LAST_EVENT_TIME + 10_000, { learnOnly: true });
     expect(await storedWindow(store)).toBeUndefined();
 
-    // A late event may still arrive for the window just closed: it is kept through the next one.
-    await detector.processBatch([], inWindow(WINDOW + 1), { learnOnly: true });
+    // The hour's last window is scored while the next hour's first is current: it waits for that.
+    await detector.processBatch([], inWindow(NEXT_HOUR), { learnOnly: true });
     expect(await storedWindow(store)).toBeUndefined();
 
-    await detector.processBatch([], inWindow(WINDOW + 2), { learnOnly: true });
+    await detector.processBatch([], inWindow(NEXT_HOUR + 1), { learnOnly: true });
     expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
+  });
+
+  it('writes the held windows of one hour in one write', async () => {
+    const store = new MemoryStore();
+    const itemWrites: number[] = [];
+    const addWindows = store.addWindows.bind(store);
+    store.addWindows = async (writes) => {
+      itemWrites.push(writes.length);
+      return addWindows(writes);
+    };
+    const detector = createDetector({ store, windowMs: WINDOW_MS });
+    // The same reads again one window later (or earlier, when WINDOW ends its hour), still in WINDOW's hour.
+    const shift = WINDOW % WINDOWS_PER_ITEM < WINDOWS_PER_ITEM - 1 ? WINDOW_MS : -WINDOW_MS;
+    const again = EVENTS.map((event) => ({ ...event, eventId: `${event.eventId}-again`, idHash: `${event.idHash}0`, eventTime: event.eventTime + shift }));
+    await detector.processBatch([...EVENTS, ...again].sort((a, b) => a.eventTime - b.eventTime), Math.max(LAST_EVENT_TIME, LAST_EVENT_TIME + shift) + 10_000, { learnOnly: true });
+    await detector.processBatch([], inWindow(NEXT_HOUR + 1), { learnOnly: true });
+
+    expect(itemWrites).toEqual([2]);
+    const stored = await store.getWindows(THIEF, itemStartOf(WINDOW), NEXT_HOUR - 1);
+    expect(stored.map((window) => window.events)).toEqual([9, 9]);
   });
 
   it('counts a redelivered event once, whether it is still held or already written', async () => {
@@ -60,8 +83,9 @@ describe('the detector batching window writes', () => {
     const redelivered = await detector.processBatch(EVENTS, LAST_EVENT_TIME + 20_000, { learnOnly: true });
     expect(redelivered.fresh).toBe(0);
 
-    await detector.processBatch([], inWindow(WINDOW + 2), { learnOnly: true });
-    const again = await detector.processBatch(EVENTS, inWindow(WINDOW + 2) + 10_000, { learnOnly: true });
+    await detector.processBatch([], inWindow(NEXT_HOUR + 1), { learnOnly: true });
+    expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
+    const again = await detector.processBatch(EVENTS, inWindow(NEXT_HOUR + 1) + 10_000, { learnOnly: true });
     expect(again.fresh).toBe(0);
     await detector.flush();
     expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
@@ -72,10 +96,10 @@ describe('the detector batching window writes', () => {
     const detector = createDetector({ store, windowMs: WINDOW_MS });
     const late = EVENTS.at(-1) as AccessEvent;
     await detector.processBatch(EVENTS.slice(0, -1), LAST_EVENT_TIME + 10_000, { learnOnly: true });
-    await detector.processBatch([], inWindow(WINDOW + 2), { learnOnly: true });
+    await detector.processBatch([], inWindow(NEXT_HOUR + 1), { learnOnly: true });
     expect((await storedWindow(store))?.events).toBe(8);
 
-    const outcome = await detector.processBatch([late], inWindow(WINDOW + 2) + 10_000, { learnOnly: true });
+    const outcome = await detector.processBatch([late], inWindow(NEXT_HOUR + 1) + 10_000, { learnOnly: true });
     expect(outcome.fresh).toBe(1);
     expect((await storedWindow(store))?.events).toBe(9);
     expect((await storedWindow(store))?.revision).toBe(2);

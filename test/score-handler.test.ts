@@ -123,7 +123,7 @@ class ThrottledStore extends MemoryStore {
     super();
   }
 
-  override async addWindow(...args: Parameters<MemoryStore['addWindow']>): ReturnType<MemoryStore['addWindow']> {
+  override async addWindows(...args: Parameters<MemoryStore['addWindows']>): ReturnType<MemoryStore['addWindows']> {
     this.calls++;
     if (!this.healthy && this.calls >= this.failFrom) {
       // What the SDK throws once its own retries gave up on a throttled table.
@@ -134,7 +134,7 @@ class ThrottledStore extends MemoryStore {
       });
       throw new StoreError('window write failed', { cause: throttled });
     }
-    return super.addWindow(...args);
+    return super.addWindows(...args);
   }
 }
 

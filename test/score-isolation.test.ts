@@ -146,9 +146,9 @@ class FailingStore extends MemoryStore {
   ) {
     super();
   }
-  override async addWindow(...args: Parameters<MemoryStore['addWindow']>): ReturnType<MemoryStore['addWindow']> {
-    if (this.failing(args[0].actor)) throw this.error();
-    return super.addWindow(...args);
+  override async addWindows(...args: Parameters<MemoryStore['addWindows']>): ReturnType<MemoryStore['addWindows']> {
+    if (args[0].some((write) => this.failing(write.delta.actor))) throw this.error();
+    return super.addWindows(...args);
   }
 }
 

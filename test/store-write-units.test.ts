@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
-import { itemBytes, readUnits, valueBytes, windowItemBytes, writeUnits } from '../lib/store/item-size.ts';
+import { itemBytes, readUnits, valueBytes, writeUnits } from '../lib/store/item-size.ts';
+import { windowItemBytes } from '../lib/store/window-item.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { createEmulatorDynamoDbClient, uniqueName } from './support/aws-clients.ts';
 
@@ -56,7 +57,7 @@ describe('the memory store counts the units DynamoDB would bill', () => {
     const bulk = readsDelta(2_000);
     const stored = await store.addWindow(bulk.delta, bulk.eventIds, 0);
     if (stored === 'conflict') throw new Error('unexpected conflict');
-    const bigUnits = Math.ceil(windowItemBytes(stored) / 1024);
+    const bigUnits = Math.ceil(windowItemBytes([stored]) / 1024);
     const one = readsDelta(1, 2_000);
     await store.addWindow(one.delta, one.eventIds, 1);
 
@@ -64,6 +65,21 @@ describe('the memory store counts the units DynamoDB would bill', () => {
     expect(store.writes).toBe(2);
     // The one-event write still rewrites the whole item.
     expect(store.writeUnits).toBeGreaterThanOrEqual(2 * bigUnits);
+  });
+
+  it('bills the windows of one hour, written together, as one write of their item', async () => {
+    const store = new MemoryStore();
+    const writes = [0, 1, 2, 3].map((offset) => {
+      const { delta, eventIds } = readsDelta(20, 20 * offset);
+      return { delta: { ...delta, window: delta.window + offset }, eventIds, expectedRevision: 0 };
+    });
+    const stored = await store.addWindows(writes);
+    if (stored === 'conflict') throw new Error('unexpected conflict');
+
+    expect(store.writes).toBe(1);
+    expect(store.writeUnits).toBe(Math.ceil(windowItemBytes(stored) / 1024));
+    // 80 object hashes of six bytes and 80 event ids kept whole (they are not hashes): two units.
+    expect(store.writeUnits).toBe(2);
   });
 
   it('bills a strongly consistent read of a window per 4 KB', async () => {
@@ -74,7 +90,7 @@ describe('the memory store counts the units DynamoDB would bill', () => {
 
     await store.getWindows(bulk.delta.actor, 999, 1_000);
 
-    expect(store.readUnits).toBe(Math.ceil(windowItemBytes(stored) / 4096));
+    expect(store.readUnits).toBe(Math.ceil(windowItemBytes([stored]) / 4096));
   });
 });
 

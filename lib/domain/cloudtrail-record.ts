@@ -1,6 +1,6 @@
 import type { AccessEvent, Identity, Operation } from './access-event.ts';
 import { classifyUserAgent } from './caller-origin.ts';
-import { hash53 } from './hash.ts';
+import { setHash } from './hash.ts';
 import { resolveIdentity, type UserIdentityRecord } from './identity.ts';
 import { hashObject } from './window-counter.ts';
 import { checkS3Limits, type LimitViolation } from './record-limits.ts';
@@ -168,7 +168,7 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
     kind: 'event',
     event: {
       eventId,
-      idHash: hash53(eventId).toString(36),
+      idHash: setHash(eventId),
       eventTime,
       eventName,
       operation,

@@ -1,6 +1,6 @@
 import type { AccessEvent, IdentityType } from './access-event.ts';
 import { networkOf } from './caller-origin.ts';
-import { hash53 } from './hash.ts';
+import { hash53, setHash } from './hash.ts';
 import { HOUR_MS } from './duration.ts';
 
 /** Counts of one actor in one time window. Sets hold short hashes, capped to bound item size. */
@@ -145,7 +145,7 @@ export function deletedObjectsOf(stats: WindowStats): number {
 /** A short, stable hash of an object for the distinct-object sets. */
 export function hashObject(bucket: string | undefined, key: string | undefined): string {
   // The bucket seeds the key's hash: no joined string is built per event.
-  return hash53(key ?? '', hash53(bucket ?? '')).toString(36);
+  return setHash(key ?? '', hash53(bucket ?? ''));
 }
 
 function addCapped(set: Set<string>, value: string | undefined, cap: number): void {

@@ -15,7 +15,8 @@ import {
   type Score,
   type ScoringSettings,
 } from '../domain/scoring.ts';
-import type { DetectorStore, StoredWindow } from '../store/store.ts';
+import type { DetectorStore, StoredWindow, WindowWrite } from '../store/store.ts';
+import { itemStartOf, WINDOWS_PER_ITEM } from '../store/window-item.ts';
 import {
   aggregateBatch,
   countEvent,
@@ -87,54 +88,72 @@ export function createDetector(options: DetectorOptions) {
   const horizonWindows = windowsInHorizon(windowMs, options.readThenDeleteHorizonMs);
   /**
    * Events of calm actors (familiar, nothing to score) not yet written: held per (actor, window)
-   * and written once when the window closes, so routine traffic costs one write per actor and
-   * window instead of one per batch. A lost container loses at most these calm counts.
+   * and written when the hour whose item holds the window (`itemStartOf`) has left the scored
+   * span, the hour's windows in one write, so routine traffic costs one write per actor and hour
+   * instead of one per batch or window. A lost container loses at most these calm counts.
    */
   const pending = new Map<string, Map<number, { events: Map<string, AccessEvent>; stats: WindowStats }>>();
   let flushedBefore = Number.NEGATIVE_INFINITY;
+  /**
+   * Where writes of single windows would have stopped holding (a window is out of the scored span
+   * once the next has begun): held windows older than it count in the read-then-delete match only
+   * inside its horizon, as stored ones do, so holding an hour decides nothing differently.
+   */
+  let spanHeldFrom = Number.NEGATIVE_INFINITY;
+  /** The oldest window held during the current batch: a late one moves `spanHeldFrom` back at the batch's end. */
+  let oldestHeldInBatch = Number.POSITIVE_INFINITY;
   const sessionKeys = new SessionKeys();
   const windowOf = (event: AccessEvent): number => Math.floor(event.eventTime / windowMs);
 
   /**
-   * Writes events into their stored window, counting only those whose ids the window does not
-   * hold yet (a redelivered event counts once), with a revision check; on a lost race it
-   * re-reads and tries again.
+   * Writes events into their stored windows, all of one item (same `itemStartOf`), in one write,
+   * counting only those whose ids the windows do not hold yet (a redelivered event counts once),
+   * with revision checks; on a lost race it re-reads the item and tries again.
    */
-  async function writeWindow(
+  async function writeItem(
     actor: string,
-    window: number,
-    events: Iterable<AccessEvent>,
-    known?: StoredWindow,
-    counted?: WindowStats,
+    byWindow: ReadonlyMap<number, { events: Iterable<AccessEvent>; counted?: WindowStats }>,
+    known: ReadonlyMap<number, StoredWindow>,
   ): Promise<void> {
-    const all = [...events];
+    const windows = [...byWindow].map(([window, { events, counted }]) => ({ window, all: [...events], counted }));
     let current = known;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const ids = current?.eventIds;
-      const fresh = ids === undefined ? all : all.filter((event) => !ids.has(event.idHash));
-      if (fresh.length === 0) return;
-      // `counted` already holds exactly these events' totals when none of them was written before.
-      const delta =
-        counted !== undefined && fresh.length === all.length
-          ? counted
-          : (aggregateBatch(fresh, windowMs).values().next().value as WindowStats);
-      const result = await store.addWindow(delta, fresh.map((event) => event.idHash), current?.revision ?? 0);
-      if (result !== 'conflict') return;
-      [current] = await store.getWindows(actor, window, window);
+      const writes: WindowWrite[] = [];
+      for (const { window, all, counted } of windows) {
+        const stored = current.get(window);
+        const fresh = stored === undefined ? all : all.filter((event) => !stored.eventIds.has(event.idHash));
+        if (fresh.length === 0) continue;
+        // `counted` already holds exactly these events' totals when none of them was written before.
+        const delta = counted !== undefined && fresh.length === all.length ? counted : (aggregateBatch(fresh, windowMs).values().next().value as WindowStats);
+        writes.push({ delta, eventIds: fresh.map((event) => event.idHash), expectedRevision: stored?.revision ?? 0 });
+      }
+      if (writes.length === 0) return;
+      if ((await store.addWindows(writes)) !== 'conflict') return;
+      current = await storedItem(actor, writes[0]!.delta.window);
     }
-    throw new StoreError(`window ${window} of ${actor} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
+    throw new StoreError(`windows of ${actor} from ${itemStartOf(windows[0]?.window ?? 0)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
   }
 
+  /** The stored windows of the item that holds `window`, by window. */
+  async function storedItem(actor: string, window: number): Promise<Map<number, StoredWindow>> {
+    const start = itemStartOf(window);
+    return new Map((await store.getWindows(actor, start, start + WINDOWS_PER_ITEM - 1)).map((stored) => [stored.window, stored]));
+  }
+
+  /** Writes the held windows older than `beforeWindow` (the first window of an item), one write per actor and item. */
   async function flushPending(beforeWindow: number): Promise<void> {
     if (beforeWindow <= flushedBefore) return;
     flushedBefore = beforeWindow;
     for (const [actor, windows] of pending) {
-      for (const [window, events] of windows) {
+      const byItem = new Map<number, Map<number, { events: Iterable<AccessEvent>; counted: WindowStats }>>();
+      for (const [window, held] of windows) {
         if (window >= beforeWindow) continue;
         windows.delete(window);
-        const [stored] = await store.getWindows(actor, window, window);
-        await writeWindow(actor, window, events.events.values(), stored, events.stats);
+        let item = byItem.get(itemStartOf(window));
+        if (item === undefined) byItem.set(itemStartOf(window), (item = new Map()));
+        item.set(window, { events: held.events.values(), counted: held.stats });
       }
+      for (const [start, item] of byItem) await writeItem(actor, item, await storedItem(actor, start));
       if (windows.size === 0) pending.delete(actor);
     }
   }
@@ -146,6 +165,7 @@ export function createDetector(options: DetectorOptions) {
       const window = windowOf(event);
       // A late event lands in a window already flushed: it waits for the next flush.
       if (window < flushedBefore) flushedBefore = window;
+      oldestHeldInBatch = Math.min(oldestHeldInBatch, window);
       let held = windows.get(window);
       if (held === undefined) {
         held = { events: new Map(), stats: createWindowStats(event.identity.actor, event.identity.principal, event.identity.type, window) };
@@ -157,7 +177,7 @@ export function createDetector(options: DetectorOptions) {
     }
   }
 
-  /** Writes now everything of the actor: its batch events and whatever it had pending. */
+  /** Writes now everything of the actor: its batch events and whatever it had pending, one write per item. */
   async function writeActorNow(actor: string, events: readonly AccessEvent[], stored: ReadonlyMap<number, StoredWindow>): Promise<void> {
     const byWindow = new Map<number, AccessEvent[]>();
     for (const event of events) appendTo(byWindow, windowOf(event), event);
@@ -165,9 +185,15 @@ export function createDetector(options: DetectorOptions) {
       byWindow.set(window, [...held.events.values(), ...(byWindow.get(window) ?? [])]);
     }
     pending.delete(actor);
+    const byItem = new Map<number, Map<number, { events: AccessEvent[] }>>();
     for (const [window, windowEvents] of byWindow) {
-      const known = stored.get(window) ?? (await store.getWindows(actor, window, window))[0];
-      await writeWindow(actor, window, windowEvents, known);
+      let item = byItem.get(itemStartOf(window));
+      if (item === undefined) byItem.set(itemStartOf(window), (item = new Map()));
+      item.set(window, { events: windowEvents });
+    }
+    for (const [start, item] of byItem) {
+      const covered = [...item.keys()].every((window) => stored.has(window));
+      await writeItem(actor, item, covered ? stored : await storedItem(actor, start));
     }
   }
 
@@ -182,6 +208,7 @@ export function createDetector(options: DetectorOptions) {
     nowWindow: number,
     stored: ReadonlyMap<number, StoredWindow>,
     fresh: readonly AccessEvent[],
+    fromWindow: number,
   ): { span: WindowStats; readThenDeleted: number } {
     const span = createWindowStats(actor, identity.principal, identity.type, nowWindow);
     const inSpan = (window: number): boolean => isInScoredSpan(window, nowWindow);
@@ -193,7 +220,11 @@ export function createDetector(options: DetectorOptions) {
 
     const reads = new Set<string>();
     for (const stats of stored.values()) for (const hash of stats.readObjects) reads.add(hash);
-    for (const entry of held.values()) for (const hash of entry.stats.readObjects) reads.add(hash);
+    for (const [window, entry] of held) {
+      // A held window the stored ones would have held instead is matched only within their range.
+      if (window < spanHeldFrom && (window < fromWindow || window > nowWindow)) continue;
+      for (const hash of entry.stats.readObjects) reads.add(hash);
+    }
     for (const event of fresh) {
       if (event.operation === 'get' && event.errorCode === undefined && event.objectHash) reads.add(event.objectHash);
     }
@@ -340,7 +371,7 @@ export function createDetector(options: DetectorOptions) {
           appendAll(calm, fresh);
           continue;
         }
-        const { span, readThenDeleted } = recentActivity(actor, identity, nowWindow, stored, fresh);
+        const { span, readThenDeleted } = recentActivity(actor, identity, nowWindow, stored, fresh, from);
         const who = {
           identity,
           principal: baselines.get(identity.principal),
@@ -370,12 +401,16 @@ export function createDetector(options: DetectorOptions) {
         if (decision.action === 'none') appendAll(calm, fresh);
       }
       if (calm.length > 0) await store.recordSightings([...collectSightings(calm).values()]);
-      await flushPending(nowWindow - 1);
+      // The window before the current one is still scored: its hour's item waits for the next.
+      spanHeldFrom = Math.max(Math.min(spanHeldFrom, oldestHeldInBatch), nowWindow - 1);
+      oldestHeldInBatch = Number.POSITIVE_INFINITY;
+      await flushPending(itemStartOf(nowWindow - 1));
       return outcome;
     },
 
     /** Writes every pending calm window now (end of a replay, or a container shutting down). */
     async flush(): Promise<void> {
+      spanHeldFrom = Number.POSITIVE_INFINITY;
       await flushPending(Number.POSITIVE_INFINITY);
     },
   };

@@ -10,6 +10,7 @@ import type {
   TuningState,
   TuningStore,
   WindowStore,
+  WindowWrite,
   WriteCounting,
 } from './store.ts';
 
@@ -55,6 +56,9 @@ export class ComposedStore implements DetectorStore {
 
   addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'> {
     return this.windows.addWindow(delta, eventIds, expectedRevision);
+  }
+  addWindows(writes: readonly WindowWrite[]): Promise<StoredWindow[] | 'conflict'> {
+    return this.windows.addWindows(writes);
   }
   getWindows(actor: string, fromWindow: number, toWindow: number): Promise<StoredWindow[]> {
     return this.windows.getWindows(actor, fromWindow, toWindow);

@@ -1,5 +1,3 @@
-import type { StoredWindow } from './store.ts';
-
 /**
  * DynamoDB's billing units, computed from item sizes the way its developer guide defines them
  * (docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html): an
@@ -52,20 +50,3 @@ export const writeUnits = (bytesBefore: number, bytesAfter: number): number => M
 
 /** Read units of a strongly consistent read of `bytes`, per started 4 KB, at least one. */
 export const readUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / 4096));
-
-/** What a window item holds besides the window's own fields: its TTL (epoch seconds). */
-const EXPIRES_AT_SAMPLE = 1_800_000_000;
-
-/**
- * The size of a window as the DynamoDB store keeps it (`pk` the actor, `sk` the window index,
- * `expiresAt`, the counters that are not zero, the sets that are not empty, the revision).
- */
-export function windowItemBytes(window: StoredWindow): number {
-  const { actor, window: index, distinctObjects: _compacted, ...fields } = window;
-  let total = itemBytes({ pk: actor, sk: index, expiresAt: EXPIRES_AT_SAMPLE });
-  for (const [name, value] of Object.entries(fields)) {
-    if (value === 0 || (typeof value === 'number' && !Number.isFinite(value)) || (value instanceof Set && value.size === 0)) continue;
-    total += Buffer.byteLength(name, 'utf8') + valueBytes(value);
-  }
-  return total;
-}

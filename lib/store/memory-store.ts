@@ -1,8 +1,9 @@
 import { applySighting, type Baseline, type Sighting, type VolumeBaseline } from '../domain/baseline.ts';
 import type { Incident } from '../domain/incident.ts';
 import { ComposedStore } from './composed-store.ts';
-import { itemBytes, readUnits, windowItemBytes, writeUnits } from './item-size.ts';
-import type { BaselineStore, IncidentStore, StoredWindow, TuningState, TuningStore, WindowStore } from './store.ts';
+import { itemBytes, readUnits, writeUnits } from './item-size.ts';
+import { itemHeaderBytes, itemStartOf, windowPartBytes, WINDOWS_PER_ITEM } from './window-item.ts';
+import type { BaselineStore, IncidentStore, StoredWindow, TuningState, TuningStore, WindowStore, WindowWrite } from './store.ts';
 import type { TunedFields, TuningRun, TuningRunSummary } from '../domain/tuning-run.ts';
 import { countDistinctObjects, createWindowStats, mergeWindowStats, SET_CAPS, type WindowStats } from '../domain/window-counter.ts';
 
@@ -29,10 +30,14 @@ function countWrite(counter: WriteCounter, before: number, after: number, transa
 class MemoryWindowStore implements WindowStore {
   private readonly windows = new Map<string, Map<number, StoredWindow>>();
   /** Windows in the order they were created, for compaction. */
-  private readonly compactionQueue: StoredWindow[] = [];
+  private compactionQueue: StoredWindow[] = [];
   private newestWindow = Number.NEGATIVE_INFINITY;
-  /** Each stored window's item size at its last write: the "before" of the next one. */
-  private readonly itemSizes = new WeakMap<StoredWindow, number>();
+  /**
+   * The size each window adds to its item at its last write (what a later write of the item
+   * rewrites; a compacted window keeps its written size), and each item's size, by `actor\0start`.
+   */
+  private readonly partSizes = new WeakMap<StoredWindow, number>();
+  private readonly itemSizes = new Map<string, number>();
 
   constructor(
     private readonly counter: WriteCounter,
@@ -40,56 +45,86 @@ class MemoryWindowStore implements WindowStore {
   ) {}
 
   async addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'> {
-    let byWindow = this.windows.get(delta.actor);
-    if (byWindow === undefined) {
-      byWindow = new Map();
-      this.windows.set(delta.actor, byWindow);
-    }
-    let stored = byWindow.get(delta.window);
-    if ((stored?.revision ?? 0) !== expectedRevision) return 'conflict';
-    if (stored === undefined) {
-      stored = { ...createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window), revision: 0, eventIds: new Set() };
-      byWindow.set(delta.window, stored);
-      this.compactionQueue.push(stored);
-    }
-    mergeWindowStats(stored, delta);
-    for (const id of eventIds) if (stored.eventIds.size < SET_CAPS.eventIds) stored.eventIds.add(id);
-    stored.revision++;
-    const after = windowItemBytes(stored);
-    countWrite(this.counter, this.itemSizes.get(stored) ?? 0, after);
-    this.itemSizes.set(stored, after);
-    if (delta.window > this.newestWindow) {
-      this.newestWindow = delta.window;
-      this.compactOlderThan(delta.window - this.keepSetsForWindows);
-    }
-    return stored;
+    const written = await this.addWindows([{ delta, eventIds, expectedRevision }]);
+    return written === 'conflict' ? written : (written[0] as StoredWindow);
   }
 
+  /** Merges each write into its window, then counts one write of their shared item, billed by its whole size. */
+  async addWindows(writes: readonly WindowWrite[]): Promise<StoredWindow[] | 'conflict'> {
+    const first = writes[0];
+    if (first === undefined) return [];
+    const { actor } = first.delta;
+    let byWindow = this.windows.get(actor);
+    if (byWindow === undefined) {
+      byWindow = new Map();
+      this.windows.set(actor, byWindow);
+    }
+    for (const { delta, expectedRevision } of writes) {
+      if ((byWindow.get(delta.window)?.revision ?? 0) !== expectedRevision) return 'conflict';
+    }
+    const written: StoredWindow[] = [];
+    for (const { delta, eventIds } of writes) {
+      let stored = byWindow.get(delta.window);
+      if (stored === undefined) {
+        stored = { ...createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window), revision: 0, eventIds: new Set() };
+        byWindow.set(delta.window, stored);
+        this.compactionQueue.push(stored);
+      }
+      mergeWindowStats(stored, delta);
+      for (const id of eventIds) if (stored.eventIds.size < SET_CAPS.eventIds) stored.eventIds.add(id);
+      stored.revision++;
+      this.partSizes.set(stored, windowPartBytes(stored));
+      written.push(stored);
+    }
+    this.countItemWrite(byWindow, first.delta);
+    const newest = Math.max(...writes.map((write) => write.delta.window));
+    if (newest > this.newestWindow) {
+      this.newestWindow = newest;
+      this.compactOlderThan(newest - this.keepSetsForWindows);
+    }
+    return written;
+  }
+
+  /** One write of the item holding `written`'s window: the larger of its size before and after. */
+  private countItemWrite(byWindow: ReadonlyMap<number, StoredWindow>, written: WindowStats): void {
+    const start = itemStartOf(written.window);
+    let after = itemHeaderBytes(written);
+    for (let window = start; window < start + WINDOWS_PER_ITEM; window++) {
+      const stored = byWindow.get(window);
+      if (stored !== undefined) after += this.partSizes.get(stored) ?? 0;
+    }
+    const key = `${written.actor}\u0000${start}`;
+    countWrite(this.counter, this.itemSizes.get(key) ?? 0, after);
+    this.itemSizes.set(key, after);
+  }
+
+  /** Compacts every window older than `window`, whatever order the windows were written in. */
   private compactOlderThan(window: number): void {
-    let done = 0;
-    while (done < this.compactionQueue.length && (this.compactionQueue[done] as StoredWindow).window < window) {
-      const stats = this.compactionQueue[done] as StoredWindow;
+    const kept: StoredWindow[] = [];
+    for (const stats of this.compactionQueue) {
+      if (stats.window >= window) {
+        kept.push(stats);
+        continue;
+      }
       stats.distinctObjects = countDistinctObjects(stats);
       stats.readObjects = new Set();
       stats.deletedObjects = new Set();
       stats.eventIds = new Set();
-      done++;
     }
-    if (done > 0) this.compactionQueue.splice(0, done);
+    this.compactionQueue = kept;
   }
 
   async getWindows(actor: string, fromWindow: number, toWindow: number): Promise<StoredWindow[]> {
-    const byWindow = this.windows.get(actor);
-    if (byWindow === undefined) return [];
+    const byWindow = this.windows.get(actor) ?? new Map<number, StoredWindow>();
     const found: StoredWindow[] = [];
-    let bytes = 0;
     for (let window = fromWindow; window <= toWindow; window++) {
       const stats = byWindow.get(window);
-      if (stats === undefined) continue;
-      found.push(stats);
-      bytes += this.itemSizes.get(stats) ?? 0;
+      if (stats !== undefined) found.push(stats);
     }
-    // One strongly consistent Query: its items' total size, per 4 KB.
+    // One strongly consistent Query of the items that hold the range, whole: their total size, per
+    // 4 KB; at least one unit, even when it finds nothing.
+    let bytes = 0;
+    for (let start = itemStartOf(fromWindow); start <= toWindow; start += WINDOWS_PER_ITEM) bytes += this.itemSizes.get(`${actor}\u0000${start}`) ?? 0;
     this.counter.readUnits += readUnits(bytes);
     return found;
   }

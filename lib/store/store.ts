@@ -30,7 +30,18 @@ export interface WriteCounting {
   readonly readUnits: number;
 }
 
-/** Per (actor, window) totals. Window totals are atomic across concurrent writers. */
+/** One window's part of a write: what to add, the ids of the events it counts, the revision it expects. */
+export interface WindowWrite {
+  delta: WindowStats;
+  eventIds: readonly string[];
+  /** The stored window's revision the write was computed against (0: not stored yet). */
+  expectedRevision: number;
+}
+
+/**
+ * Per (actor, window) totals. Window totals are atomic across concurrent writers. The windows of
+ * one actor's hour (`itemStartOf` in window-item.ts) are stored in one item, written at once.
+ */
 export interface WindowStore {
   /**
    * Adds `delta` (one actor, one window) and records `eventIds` as counted, if the stored window's
@@ -38,6 +49,11 @@ export interface WindowStore {
    * there first, and the caller re-reads. The ids are what make a redelivered event count once.
    */
   addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'>;
+  /**
+   * Adds several windows of one actor that share one item (same `itemStartOf`) in one write:
+   * all of them, each checked against its own expected revision, or none (`'conflict'`).
+   */
+  addWindows(writes: readonly WindowWrite[]): Promise<StoredWindow[] | 'conflict'>;
   /** The actor's stored windows in `[fromWindow, toWindow]`. */
   getWindows(actor: string, fromWindow: number, toWindow: number): Promise<StoredWindow[]>;
   /** Every stored window in `[fromWindow, toWindow]`, for the tuning. */

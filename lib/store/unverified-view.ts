@@ -2,7 +2,7 @@ import type { Baseline, Sighting, VolumeBaseline } from '../domain/baseline.ts';
 import type { TunedFields, TuningRun, TuningRunSummary } from '../domain/tuning-run.ts';
 import { createWindowStats, mergeWindowStats, type WindowStats } from '../domain/window-counter.ts';
 import { ComposedStore } from './composed-store.ts';
-import type { BaselineStore, DetectorStore, StoredWindow, TuningState, TuningStore, WindowStore } from './store.ts';
+import type { BaselineStore, DetectorStore, StoredWindow, TuningState, TuningStore, WindowStore, WindowWrite } from './store.ts';
 
 /**
  * The windows as the deployment has them, plus what unverified records added, which stays here:
@@ -16,6 +16,28 @@ class ScratchWindows implements WindowStore {
   constructor(private readonly stored: WindowStore) {}
 
   async addWindow(delta: WindowStats, eventIds: readonly string[], expectedRevision: number): Promise<StoredWindow | 'conflict'> {
+    const written = await this.addWindows([{ delta, eventIds, expectedRevision }]);
+    return written === 'conflict' ? written : (written[0] as StoredWindow);
+  }
+
+  async addWindows(writes: readonly WindowWrite[]): Promise<StoredWindow[] | 'conflict'> {
+    const windows: StoredWindow[] = [];
+    for (const { delta, expectedRevision } of writes) {
+      const window = await this.scratchCopy(delta);
+      if (window.revision !== expectedRevision) return 'conflict';
+      windows.push(window);
+    }
+    writes.forEach(({ delta, eventIds }, index) => {
+      const window = windows[index] as StoredWindow;
+      mergeWindowStats(window, delta);
+      for (const eventId of eventIds) window.eventIds.add(eventId);
+      window.revision++;
+    });
+    return windows;
+  }
+
+  /** The scratch copy of `delta`'s window, made from the stored one at its first write. */
+  private async scratchCopy(delta: WindowStats): Promise<StoredWindow> {
     const id = `${delta.actor}\u0000${delta.window}`;
     let window = this.scratch.get(id);
     if (window === undefined) {
@@ -26,10 +48,6 @@ class ScratchWindows implements WindowStore {
           : structuredClone(original);
       this.scratch.set(id, window);
     }
-    if (window.revision !== expectedRevision) return 'conflict';
-    mergeWindowStats(window, delta);
-    for (const eventId of eventIds) window.eventIds.add(eventId);
-    window.revision++;
     return window;
   }
 
