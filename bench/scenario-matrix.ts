@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeyCreationBook } from '../lib/domain/key-creation.ts';
 import { replayLogs, type ReplayOptions } from '../lib/engine/replay.ts';
 import { PEER_RULES, type PeerAlert } from '../lib/peers/index.ts';
 import { buildScenario, progressAt, writeScenarioLogs, type Scenario, type ScenarioOptions } from '../lib/scenarios/index.ts';
@@ -93,9 +94,13 @@ export async function evaluateScenario(name: string, options: MatrixOptions = {}
     const path = writeScenarioLogs(scenario, dir, options.seed);
     const warmupEnd = scenario.start + scenario.warmupDays * DAY;
     const actions: Action[] = [];
+    // IAM's word on the keys the logs never show created, as `replay --keys` takes it from `keysentry keys --json`.
+    const inventory = new KeyCreationBook();
+    inventory.addInventory({ keys: scenario.keyInventory.map((key) => ({ accessKeyId: key.accessKeyId, createdAt: key.createDate })) });
     const result = await replayLogs({
       paths: [path],
       warmupMs: scenario.warmupDays * DAY,
+      keyCreatedAt: inventory.lookup,
       ...options.replay,
       onIncident: ({ kind, incident }) => {
         if (kind === 'updated') return;

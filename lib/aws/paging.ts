@@ -76,6 +76,8 @@ const SHORT_REASONS: Readonly<Record<ReasonCode, string>> = {
   'above-fleet': 'above fleet',
   'bytes-out': 'large download',
   'persistent-read': 'kept reading',
+  'dormant-key-read': 'dormant key reads',
+  'version-listing': 'versions listed',
   'list-then-get-sweep': 'list+sweep',
   'read-then-delete': 'read then deleted',
   'mass-delete': 'mass delete',

@@ -49,6 +49,11 @@ export interface Identity {
   onBehalfOf?: string;
   /** The AWS service that made the call on the caller's behalf (`invokedBy`). */
   invokedBy?: string;
+  /**
+   * The console issued the session's credentials (the record's `sessionCredentialFromConsole`):
+   * its calls come from the console's own tools (the browser, CloudShell), whoever holds it.
+   */
+  consoleSession?: true;
 }
 
 /** One S3 data event, validated and normalised from a CloudTrail record. */

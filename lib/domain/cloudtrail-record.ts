@@ -38,8 +38,27 @@ export type RejectReason =
 
 export type RecordOutcome =
   | { kind: 'event'; event: AccessEvent }
-  | { kind: 'skipped'; reason: SkipReason }
+  | { kind: 'skipped'; reason: SkipReason; keyCreated?: KeyCreated }
   | { kind: 'rejected'; reason: RejectReason };
+
+/** A long-term key's creation, read from IAM's `CreateAccessKey` management event. */
+export interface KeyCreated {
+  accessKeyId: string;
+  /** The event's time: IAM creates the key in the call (its `createDate` is the same second). */
+  createdAt: number;
+}
+
+/**
+ * The key a successful `CreateAccessKey` record created (`responseElements.accessKey.accessKeyId`),
+ * so a replay knows a key's age from the logs themselves, as `replay --keys` knows it from IAM.
+ */
+function keyCreatedBy(record: Record<string, unknown>, eventName: string, eventTime: number): KeyCreated | undefined {
+  if (eventName !== 'CreateAccessKey' || record.errorCode !== undefined) return undefined;
+  const response = isObject(record.responseElements) ? record.responseElements : undefined;
+  const accessKey = response !== undefined && isObject(response.accessKey) ? response.accessKey : undefined;
+  const accessKeyId = accessKey === undefined ? undefined : text(accessKey.accessKeyId);
+  return accessKeyId === undefined ? undefined : { accessKeyId, createdAt: eventTime };
+}
 
 export interface NormalizeOptions {
   /** Score calls that AWS services make themselves (CloudTrail writing its log files); off by default. */
@@ -132,6 +151,10 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   if (!eventId) return { kind: 'rejected', reason: 'missing-eventID' };
   if (!isObject(record.userIdentity)) return { kind: 'rejected', reason: 'missing-userIdentity' };
 
+  if (eventSource === 'iam.amazonaws.com') {
+    const keyCreated = keyCreatedBy(record, eventName, eventTime);
+    return keyCreated === undefined ? { kind: 'skipped', reason: 'non-s3-source' } : { kind: 'skipped', reason: 'non-s3-source', keyCreated };
+  }
   if (eventSource !== 's3.amazonaws.com') return { kind: 'skipped', reason: 'non-s3-source' };
   // Records before eventVersion 1.07 carry no eventCategory: the event name decides.
   const category = text(record.eventCategory);
@@ -147,9 +170,10 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
   const sourceIp = text(record.sourceIPAddress) ?? 'unknown';
   const recipientAccountId = text(record.recipientAccountId);
   const userIdentity = record.userIdentity as UserIdentityRecord;
-  const identity = options.callerCache
+  const resolved = options.callerCache
     ? options.callerCache.resolve(userIdentity, sourceIp, recipientAccountId)
     : resolveIdentity(userIdentity, sourceIp, recipientAccountId);
+  const identity: Identity = record.sessionCredentialFromConsole === 'true' ? { ...resolved, consoleSession: true } : resolved;
   if (identity.type === 'aws-service' && !options.includeServiceCalls) {
     return { kind: 'skipped', reason: 'aws-service-call' };
   }

@@ -10,11 +10,14 @@ export interface Familiarity {
   reasons: Reason[];
   /**
    * Whether the unfamiliar floors apply: a principal never seen or seen for under a week, a new or
-   * dormant key, or a familiar principal from a network and with a tool both new to it (its
-   * history says nothing about what it does from there).
+   * dormant key, or a familiar principal in a context new to it (see `newContext`): its history
+   * says nothing about what it does from there.
    */
   unfamiliar: boolean;
-  /** Whether the actor is in a context its principal was never in (network and tool both new). */
+  /**
+   * Whether the actor is in a context its principal was never in: network and tool both new, or,
+   * for a console session, whose tools are the console's whoever holds it, the network.
+   */
   newContext: boolean;
 }
 
@@ -146,8 +149,8 @@ function noveltiesOf(input: ScoreInput): Reason[] {
 /**
  * Scores how familiar the actor is: unfamiliarity (never seen, dormant, fresh or new key, first
  * seen this week) and, for a principal known for a day or more (or vouched for by an on-call
- * verdict), what is new in this activity (network, tool, bucket). A familiar principal whose
- * network and tool are both new is measured against the unfamiliar floors.
+ * verdict), what is new in this activity (network, tool, bucket). A familiar principal in a
+ * context new to it (`newContext`) is measured against the unfamiliar floors.
  */
 export function assessFamiliarity(input: ScoreInput): Familiarity {
   const { principal, now } = input;
@@ -158,6 +161,8 @@ export function assessFamiliarity(input: ScoreInput): Familiarity {
   const reasons: Reason[] = unfamiliarity === undefined ? [] : [unfamiliarity];
   if (principal !== undefined && (principalAge >= DAY_MS || vouched)) reasons.push(...noveltiesOf(input));
   const has = (code: ReasonCode): boolean => reasons.some((r) => r.code === code);
-  const newContext = has('new-network') && has('new-tool');
+  // A console session's tools are the console's (the browser, CloudShell) whoever holds it: its
+  // network is all the context it has.
+  const newContext = has('new-network') && (has('new-tool') || input.identity.consoleSession === true);
   return { reasons, unfamiliar: unfamiliarity !== undefined || newContext, newContext };
 }

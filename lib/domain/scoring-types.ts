@@ -24,6 +24,8 @@ export type ReasonCode =
   | 'above-fleet'
   | 'bytes-out'
   | 'persistent-read'
+  | 'dormant-key-read'
+  | 'version-listing'
   | 'list-then-get-sweep'
   | 'read-then-delete'
   | 'mass-delete'
@@ -73,6 +75,8 @@ export interface ScoringSettings {
    */
   persistentHourObjects: number;
   persistentDayObjects: number;
+  /** Distinct objects a dormant key reads (in the span or the hour) before it is paged. */
+  dormantReadMin: number;
   /** Deletes of objects the same actor read within the hour that make the extortion pattern. */
   readThenDeleteMin: number;
   /** Deleted objects in the span above which deletes are mass deletes (familiar / unfamiliar actors). */

@@ -1,4 +1,4 @@
-import { assessFamiliarity } from './scoring-familiarity.ts';
+import { assessFamiliarity, type Familiarity } from './scoring-familiarity.ts';
 import { describeSpan, ownThreshold, scoreReadVolume, scoreSweep } from './scoring-reads.ts';
 import type { Reason, Score, ScoreInput, ScoringSettings } from './scoring-types.ts';
 import { deletedObjectsOf, type WindowStats } from './window-counter.ts';
@@ -20,6 +20,7 @@ export const DEFAULT_SCORING: ScoringSettings = {
   sweepMinObjects: 10,
   persistentHourObjects: 30,
   persistentDayObjects: 200,
+  dormantReadMin: 3,
   readThenDeleteMin: 5,
   massDeleteFloor: 50,
   unfamiliarDeleteFloor: 5,
@@ -30,6 +31,13 @@ export const DEFAULT_SCORING: ScoringSettings = {
 
 const UNFAMILIARITY_CAP = 40;
 const ACTIVITY_CAP = 60;
+/**
+ * What reads alone may score for a familiar principal in a context it knows (network, tool and
+ * bucket all seen before): below any page threshold the weekly tuning can set (40–70). keysentry
+ * stops unfamiliar keys; a month-end export by its own job, from its own host, is its owner's
+ * business. Deletes still count in full, and one new network or tool lifts the cap.
+ */
+const KNOWN_CONTEXT_READ_CAP = 35;
 
 const formatCount = (value: number): string => value.toLocaleString('en-US');
 
@@ -104,6 +112,41 @@ function scoreDeletes(input: ScoreInput, unfamiliar: boolean, newBucket: boolean
   return reasons;
 }
 
+/**
+ * A key created long ago and never seen in use now reading data: the breach's own beginning, paged
+ * from its first few objects, however slowly they come (the hour's reads count, not only the span's).
+ */
+function dormantKeyReadOf(input: ScoreInput, familiarity: Familiarity): Reason | undefined {
+  const { span, history, settings } = input;
+  if (!familiarity.reasons.some((r) => r.code === 'dormant-key')) return undefined;
+  const objects = Math.max(span.readObjects.size, history?.hourObjects ?? 0);
+  if (objects < settings.dormantReadMin) return undefined;
+  return {
+    code: 'dormant-key-read',
+    message: `a dormant key read ${objects} objects${history !== undefined ? ' within the hour' : ''} (from ${settings.dormantReadMin})`,
+    value: objects,
+    threshold: settings.dormantReadMin,
+    points: 20,
+  };
+}
+
+/**
+ * Object versions listed by an unfamiliar actor (or one in a context new to its principal): what
+ * ransomware does before it deletes every version (Stratus Red Team's
+ * `aws.impact.s3-ransomware-batch-deletion` lists versions first). A page, before the first delete.
+ */
+function versionListingOf(input: ScoreInput, familiarity: Familiarity): Reason | undefined {
+  const { span } = input;
+  if (span.versionLists === 0 || !familiarity.unfamiliar) return undefined;
+  return {
+    code: 'version-listing',
+    message: `listed object versions ${span.versionLists}× as ${familiarity.newContext ? 'a familiar principal in a context new to it' : 'an unfamiliar actor'} (what ransomware does before deleting every version)`,
+    value: span.versionLists,
+    threshold: 1,
+    points: 20,
+  };
+}
+
 function errorBurstOf(span: WindowStats, settings: ScoringSettings): Reason | undefined {
   const calls = span.events;
   if (span.errors < settings.errorBurstMin || span.errors / calls < settings.errorBurstRatio) return undefined;
@@ -120,27 +163,32 @@ function errorBurstOf(span: WindowStats, settings: ScoringSettings): Reason | un
  * Scores an actor's recent activity against its own baseline and the fleet's: a number 0–100
  * and the reasons behind it, each with its value and threshold. Unfamiliarity (never seen,
  * dormant, fresh or new key, new network, tool or bucket) adds up to 40 points; volume and
- * patterns (bulk reads by rate and count, persistence, sweeps, read-then-delete, mass, version
- * and batch deletes, error bursts) up to 60, of the volume reasons only the strongest.
- * Unfamiliarity alone stays below 30, and an unfamiliar actor's light, scattered reads are not
- * bulk, so a new colleague's first files page nobody. Pure: no I/O, no clock.
+ * patterns (bulk reads by rate and count, persistence, sweeps, a dormant key's reads, version
+ * listing, read-then-delete, mass, version and batch deletes, error bursts) up to 60, of the
+ * volume reasons only the strongest. Unfamiliarity alone stays below 30, an unfamiliar actor's
+ * light, scattered reads are not bulk, so a new colleague's first files page nobody, and a
+ * familiar principal's reads in a context it knows stay below any page threshold.
+ * Pure: no I/O, no clock.
  */
 export function scoreAgainstBaseline(input: ScoreInput): Score {
   const familiarity = assessFamiliarity(input);
   const newBucket = familiarity.reasons.some((r) => r.code === 'new-bucket');
   const volume = scoreReadVolume(input, familiarity);
+  const sweep = scoreSweep(input, familiarity);
   const patterns = [
-    scoreSweep(input, familiarity),
+    dormantKeyReadOf(input, familiarity),
+    versionListingOf(input, familiarity),
     readThenDeleteOf(input),
     ...scoreDeletes(input, familiarity.unfamiliar, newBucket),
     errorBurstOf(input.span, input.settings),
   ].filter((reason): reason is Reason => reason !== undefined);
   const unfamiliarity = Math.min(UNFAMILIARITY_CAP, sum(familiarity.reasons));
   // Several volume measures describe the same download; only the strongest counts.
-  const volumePoints = Math.max(0, ...volume.map((r) => r.points));
-  const activity = Math.min(ACTIVITY_CAP, volumePoints + sum(patterns));
+  const readPoints = Math.max(0, ...volume.map((r) => r.points)) + (sweep?.points ?? 0);
+  const knownContext = familiarity.reasons.length === 0;
+  const activity = Math.min(ACTIVITY_CAP, (knownContext ? Math.min(KNOWN_CONTEXT_READ_CAP, readPoints) : readPoints) + sum(patterns));
   const score = activity > 0 ? Math.min(100, activity + unfamiliarity) : Math.min(30, unfamiliarity);
-  const reasons = [...familiarity.reasons, ...volume, ...patterns].sort((a, b) => b.points - a.points);
+  const reasons = [...familiarity.reasons, ...volume, ...(sweep ? [sweep] : []), ...patterns].sort((a, b) => b.points - a.points);
   return { score, reasons };
 }
 

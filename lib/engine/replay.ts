@@ -13,6 +13,7 @@ import type { DetectorStore } from '../store/store.ts';
 import { TimeOrderSpool } from '../intake/time-order.ts';
 import { tuneBaselines } from '../tuning/tuning.ts';
 import { DAY_MS } from '../domain/duration.ts';
+import { KeyCreationBook } from '../domain/key-creation.ts';
 
 
 export interface ReplayOptions {
@@ -117,6 +118,15 @@ const isDelete = (event: AccessEvent): boolean =>
  * `getsBeforeDecision`/`deletesBeforeDecision` count the actor's object reads/deletes whose
  * eventTime is at or before the decision.
  */
+/** A look-up that answers the earlier of two creation dates (a key is created once). */
+function earliestOf(first: KeyCreationLookup | undefined, second: KeyCreationLookup): KeyCreationLookup {
+  if (first === undefined) return second;
+  return async (identity) => {
+    const dates = (await Promise.all([first(identity), second(identity)])).filter((date): date is number => date !== undefined);
+    return dates.length === 0 ? undefined : Math.min(...dates);
+  };
+}
+
 export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
@@ -125,7 +135,10 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
   const store = options.store ?? new MemoryStore();
   const writesBefore = store.writes;
-  const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt: options.keyCreatedAt });
+  // Keys created in the logs (`CreateAccessKey`), beside those of a `--keys` snapshot: the earlier date wins.
+  const loggedKeys = new KeyCreationBook();
+  const keyCreatedAt = earliestOf(options.keyCreatedAt, loggedKeys.lookup);
+  const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt });
   const report = new IntakeReport();
   const stream = new EventStream(report, batchWindowMs);
   const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });
@@ -151,6 +164,10 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: intake.normalize, onFile })) {
     const vouchedFor = options.trustSource?.(batch.source) ?? true;
     for (const [index, outcome] of batch.outcomes.entries()) {
+      // A creation in a file no digest vouched for could make an attacker's key look new: not taken.
+      if (outcome.kind === 'skipped' && outcome.keyCreated !== undefined && vouchedFor) {
+        loggedKeys.note(outcome.keyCreated.accessKeyId, outcome.keyCreated.createdAt);
+      }
       const locate = (): string => batch.locate(index);
       const event = admitOutcome(outcome, locate, report, intake);
       if (event === undefined) continue;
