@@ -11,29 +11,11 @@ const OPTIONS = { seed: 1, warmupDays: 8, afterDays: 0 };
 const BATCH_MS = 10_000;
 
 /**
- * Criteria keysentry does not meet yet, with what was measured (seed 1; `npm run bench:scenarios`
- * with WARMUP_DAYS=8 AFTER_DAYS=0 prints the same runs). They are skipped, not asserted to fail,
- * so that a fix landing elsewhere is not blocked by this list: remove an entry once the bench
- * shows it met.
+ * Criteria keysentry does not meet yet, each with what was measured (seed 1; `npm run
+ * bench:scenarios` with WARMUP_DAYS=8 AFTER_DAYS=0 prints the same runs): skipped, not asserted
+ * to fail. None at present; an entry added here must say its numbers.
  */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set([
-  // Contained at +30 s (80 objects read) under one of the session's keys, but the containment the
-  // criterion measures comes at +2 min after 522 of 1,800 (limit 90): the session's key is renewed
-  // every 3 minutes and each key is its own actor.
-  'console-session-sweep: in time',
-  // Contained at the end of the first DeleteObjects' intake batch (+20 s); Panther's DeleteObject and
-  // DeleteObjects rules alert on that record itself (+16 s) when the SIEM has it at once.
-  'role-ransomware-itemized: before every peer',
-  // Contained at the end of the first DeleteObjects' intake batch (+20 s, about 1,000 keys estimated
-  // from its size); Panther's DeleteObjects rule alerts on that record itself (+16 s).
-  'role-ransomware-unitemized: before every peer',
-  // Paged at +13 min (20 objects read), contained at +2.2 h (200 read within the day); Elastic's
-  // new-terms run at +5 min alerts on the key's first address (8 objects read).
-  'slow-exfiltration: before every peer',
-  // 3 benign pages over the 15 scenario days (month-end export, partner's quarter-end, developer's
-  // bulk download: 1 each), against 0 of Panther's two delete rules.
-  'matrix: no more benign alerts than the best peer',
-]);
+const KNOWN_FAILURES: ReadonlySet<string> = new Set<string>([]);
 
 const rows = new Map<string, Promise<MatrixRow>>();
 const rowOf = (name: string): Promise<MatrixRow> => {
