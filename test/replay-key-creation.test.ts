@@ -50,7 +50,7 @@ describe('key creation dates from the logs', () => {
 
   it('reads the key a successful CreateAccessKey made, at the event’s time', () => {
     const outcome = normalizeRecord(created);
-    expect(outcome).toEqual({ kind: 'skipped', reason: 'non-s3-source', keyCreated: { accessKeyId: KEY, createdAt: Date.parse(created.eventTime) } });
+    expect(outcome).toEqual({ kind: 'skipped', reason: 'non-s3-source', keyCreated: { accessKeyId: KEY, createdAt: Date.parse(created.eventTime ?? "") } });
     const failed = normalizeRecord(cloneRecord(created, (r) => Object.assign(r, { errorCode: 'LimitExceeded', responseElements: null })));
     expect(failed).toEqual({ kind: 'skipped', reason: 'non-s3-source' });
   });
