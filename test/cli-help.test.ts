@@ -64,6 +64,8 @@ describe('reasons as a person reads them', () => {
       '+40 never-seen: never seen before [value 0 days, threshold 7 days]',
     );
     expect(formatReason({ code: 'bulk-read', message: 'm', value: 21, threshold: 10, points: 20 })).toContain('[value 21 objects, threshold 10 objects]');
-    expect(formatReason({ code: 'bytes-out', message: 'm', value: 1_500_000_000, threshold: 500_000_000, points: 20 })).toContain('[value 1.5 GB, threshold 500 MB]');
+    // Bytes in the same (binary) units as the reason's message, whose limit is 500 × 1,024² bytes.
+    expect(formatReason({ code: 'bytes-out', message: 'm', value: 1.5 * 1024 ** 3, threshold: 500 * 1024 ** 2, points: 20 })).toContain('[value 1.5 GB, threshold 500.0 MB]');
+    expect(formatReason({ code: 'dormant-key-read', message: 'm', value: 3, threshold: 3, points: 20 })).toContain('[value 3 objects, threshold 3 objects]');
   });
 });

@@ -1,4 +1,5 @@
 import type { Reason } from './scoring.ts';
+import { formatBytes } from './text-format.ts';
 
 export const formatNumber = (value: number): string =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
@@ -8,11 +9,16 @@ const UNITS: Readonly<Record<string, string>> = {
   'never-seen': 'days',
   'recently-first-seen': 'days',
   'new-key': 'days',
+  'dormant-key': 'days',
+  'fresh-key': 'hours',
   'new-network': 'networks new in 24 h',
   'new-tool': 'tools new in 24 h',
   'new-bucket': 'buckets new in 24 h',
   'bulk-read': 'objects',
   'above-fleet': 'objects',
+  'persistent-read': 'objects',
+  'dormant-key-read': 'objects',
+  'version-listing': 'calls',
   'list-then-get-sweep': 'objects',
   'read-then-delete': 'objects',
   'mass-delete': 'objects',
@@ -20,18 +26,6 @@ const UNITS: Readonly<Record<string, string>> = {
   'unitemized-batch-delete': 'objects',
   'error-burst': 'failed calls',
 };
-
-/** Bytes in the largest unit that keeps a number of at least 1 (1.5 GB, 320 MB). */
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1_000 && unit < units.length - 1) {
-    value /= 1_000;
-    unit++;
-  }
-  return `${unit === 0 ? formatNumber(value) : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
 
 /** A reason's value or threshold with its unit (`0.00 days`, `21 objects`, `512 MB`). */
 export function formatQuantity(reason: Pick<Reason, 'code'>, value: number): string {
