@@ -1,14 +1,20 @@
 // One measurement of the benchmark, run in its own process so that its peak RSS is its own.
-// Usage: tsx bench/measure.ts baseline DIR | replay DIR WORKERS
+// Usage: tsx bench/measure.ts baseline DIR | replay DIR WORKERS | logfile DIR
+// `logfile` scores the files one by one as the score-logfile function does (one detector for the
+// container, its held counts written at the end of each file), for the log-file path's store traffic.
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { replayLogs } from '../lib/engine/replay.ts';
+import { createDetector, DEFAULT_WINDOW_MS } from '../lib/engine/score-engine.ts';
+import { DAY_MS } from '../lib/domain/duration.ts';
+import { tuneBaselines } from '../lib/tuning/tuning.ts';
+import { scoreLogFile } from '../lib/engine/score-pipeline.ts';
 import { listLogFiles } from '../lib/intake/log-reader.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 
 const [mode, dir, workerArg] = process.argv.slice(2);
-if ((mode !== 'baseline' && mode !== 'replay') || dir === undefined) {
-  console.error('usage: measure.ts baseline DIR | replay DIR WORKERS');
+if ((mode !== 'baseline' && mode !== 'replay' && mode !== 'logfile') || dir === undefined) {
+  console.error('usage: measure.ts baseline DIR | replay DIR WORKERS | logfile DIR');
   process.exit(2);
 }
 
@@ -16,6 +22,8 @@ if ((mode !== 'baseline' && mode !== 'replay') || dir === undefined) {
 export interface Measurement {
   mode: string;
   workers: number;
+  /** Log files scored one by one (`logfile`). */
+  files?: number;
   records: number;
   events: number;
   incidents: number;
@@ -37,6 +45,31 @@ if (mode === 'baseline') {
     const parsed = JSON.parse(gunzipSync(await readFile(file.path)).toString('utf8')) as { Records?: unknown[] };
     result.records += parsed.Records?.length ?? 0;
   }
+} else if (mode === 'logfile') {
+  const store = new MemoryStore();
+  const detector = createDetector({ store });
+  // As replay: the first 14 days only count and learn, then the tuning runs weekly.
+  let learnUntil: number | undefined;
+  let nextTuning = Number.POSITIVE_INFINITY;
+  const container = {
+    async processBatch(events: Parameters<typeof detector.processBatch>[0], decisionTime: number) {
+      if (learnUntil === undefined) nextTuning = learnUntil = decisionTime + 14 * DAY_MS;
+      for (; nextTuning < decisionTime; nextTuning += 7 * DAY_MS) await tuneBaselines(store, nextTuning, { windowMs: DEFAULT_WINDOW_MS });
+      return detector.processBatch(events, decisionTime, { learnOnly: decisionTime <= learnUntil });
+    },
+    flush: () => detector.flush(),
+  };
+  const files = (await listLogFiles([dir])).sort((a, b) => a.path.localeCompare(b.path));
+  for (const file of files) {
+    const scored = await scoreLogFile(await readFile(file.path), file.path, { detector: container, batchWindowMs: 10_000 });
+    result.records += scored.report.records;
+    result.events += scored.report.events;
+    result.incidents += scored.changes.filter((change) => change.kind === 'created').length;
+  }
+  result.files = files.length;
+  result.writes = store.writes;
+  result.writeUnits = store.writeUnits;
+  result.readUnits = store.readUnits;
 } else {
   const store = new MemoryStore();
   result.workers = Number(workerArg ?? 0);

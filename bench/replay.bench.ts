@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import { simulateScenario, type ScenarioName } from '../lib/simulator/index.ts';
-import { costPerMillion, PRICES } from './cost-model.ts';
+import { kinesisBreakEvenEventsPerMonth, kinesisIngestCost, logFileCost, PRICES, realTimeCost, totalOf, type CostLine } from './cost-model.ts';
 import type { Measurement } from './measure.ts';
 import { writeSecondWorld } from './second-world.ts';
 
@@ -126,44 +126,67 @@ function compare(name: string, dir: string): Measurement[] {
   return singles;
 }
 
+const COST_ONLY = process.env.BENCH_ONLY === 'cost';
 console.log(`node flags of the keysentry command, used on every side: ${COMMAND_FLAGS.join(' ') || '(none)'}`);
-const simulatedDir = await simulated('benign', DAYS, SCALE);
 const imagingDir = await secondWorld();
-compare(`simulate benign ${DAYS} days ×${SCALE}`, simulatedDir);
-const imaging = compare(`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE} (hourly task-role sessions, presigned downloads, nightly exports, files of 800–1,000 records)`, imagingDir);
+let imaging: Measurement[];
+if (COST_ONLY) {
+  imaging = [measure(['replay', imagingDir, '0'])];
+} else {
+  const simulatedDir = await simulated('benign', DAYS, SCALE);
+  compare(`simulate benign ${DAYS} days ×${SCALE}`, simulatedDir);
+  imaging = compare(`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE} (hourly task-role sessions, presigned downloads, nightly exports, files of 800–1,000 records)`, imagingDir);
 
-console.log('\nextreme files');
-const big = await bigLogFile(imagingDir);
-for (const workers of [0, WORKERS]) {
-  const run = measure(['replay', big, String(workers)]);
-  console.log(`  one ${(statSync(big).size / MB).toFixed(0)} MB gzip file of 200 MB text, ${workers} reader threads: ${run.records.toLocaleString('en-US')} records, peak RSS ${run.maxRssMb.toFixed(0)} MB (goal ≤ 256 MB)`);
+  console.log('\nextreme files');
+  const big = await bigLogFile(imagingDir);
+  for (const workers of [0, WORKERS]) {
+    const run = measure(['replay', big, String(workers)]);
+    console.log(`  one ${(statSync(big).size / MB).toFixed(0)} MB gzip file of 200 MB text, ${workers} reader threads: ${run.records.toLocaleString('en-US')} records, peak RSS ${run.maxRssMb.toFixed(0)} MB (goal ≤ 256 MB)`);
+  }
+  const bombPath = await bomb();
+  const blown = measure(['replay', bombPath, '0']);
+  console.log(`  a ${(statSync(bombPath).size / 1024).toFixed(0)} KB gzip that inflates to 600 MB: rejected ${JSON.stringify(blown.rejected)}, peak RSS ${blown.maxRssMb.toFixed(0)} MB (goal < 300 MB)`);
 }
-const bombPath = await bomb();
-const blown = measure(['replay', bombPath, '0']);
-console.log(`  a ${(statSync(bombPath).size / 1024).toFixed(0)} KB gzip that inflates to 600 MB: rejected ${JSON.stringify(blown.rejected)}, peak RSS ${blown.maxRssMb.toFixed(0)} MB (goal < 300 MB)`);
 
-console.log('\nstore writes and write units per 1,000 events (as DynamoDB bills them):');
-const budget: Array<[string, Measurement]> = [
-  ['benign 30 days ×1', measure(['replay', await simulated('benign', 30, 1), '0'])],
+console.log('\nstore writes, write units and read units per 1,000 events (from item sizes, as DynamoDB bills them):');
+const perThousand = (run: Measurement, n: number | null): string => (n === null ? 'n/a' : ((1000 * n) / run.events).toFixed(1));
+const units = (run: Measurement): string => `${perThousand(run, run.writes)} writes, ${perThousand(run, run.writeUnits)} write units, ${perThousand(run, run.readUnits)} read units`;
+const benignRun = measure(['replay', await simulated('benign', 30, 1), '0']);
+const replays: Array<[string, Measurement]> = [
+  ['benign 30 days ×1', benignRun],
   ['breach 21 days ×1', measure(['replay', await simulated('breach', 21, 1), '0'])],
   [`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE}`, imaging[imaging.length - 1] as Measurement],
 ];
-for (const [name, run] of budget) {
-  const perThousand = (n: number | null): string => (n === null ? 'n/a' : ((1000 * n) / run.events).toFixed(1));
-  console.log(`  ${name}: ${perThousand(run.writes)} writes, ${perThousand(run.writeUnits)} write units, ${perThousand(run.readUnits)} read units (goal ≤ 25 write units on benign traffic)`);
-}
+console.log('  replay, one detector on the store (the score function\'s traffic):');
+for (const [name, run] of replays) console.log(`    ${name}: ${units(run)}${run === benignRun ? ' (goal ≤ 25 write units)' : ''}`);
+const logFiles: Array<[string, Measurement]> = [
+  ['benign 30 days ×1', measure(['logfile', await simulated('benign', 30, 1)])],
+  [`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE}`, measure(['logfile', imagingDir])],
+];
+console.log('  log files scored one by one as score-logfile does, held counts written at the end of each file:');
+for (const [name, run] of logFiles) console.log(`    ${name} (${(run.files ?? 0).toLocaleString('en-US')} files): ${units(run)}, ${run.incidents} incidents`);
 
-console.log('\ndollars per million S3 data events (us-east-1 list prices, see bench/cost-model.ts):');
-for (const [name, run] of budget) {
-  const lines = costPerMillion({
-    writesPerEvent: run.writes / run.events,
-    writeUnitsPerEvent: (run.writeUnits ?? run.writes) / run.events,
-    readUnitsPerEvent: (run.readUnits ?? 0) / run.events,
-    cpuMsPerEvent: run.cpuMs / run.events,
-    recordsPerFile: 900,
-  });
-  const total = lines.reduce((sum, line) => sum + line.dollarsPerMillion, 0);
-  const withoutQueue = total - (lines.find((line) => line.item === 'SQS requests')?.dollarsPerMillion ?? 0);
-  console.log(`  ${name}: ${lines.map((line) => `${line.item} $${line.dollarsPerMillion.toFixed(4)}`).join(', ')}`);
-  console.log(`    all-in $${total.toFixed(3)} (log files only, without the near-real-time queue: $${withoutQueue.toFixed(3)}; goal ≤ $0.05) — GuardDuty S3 Protection $${(1e6 * PRICES.guardDutyS3Event).toFixed(2)}; the trail's data events themselves $${(1e6 * PRICES.cloudTrailDataEvent).toFixed(2)}`);
-}
+const traffic = (run: Measurement) => ({
+  writesPerEvent: run.writes / run.events,
+  writeUnitsPerEvent: (run.writeUnits ?? run.writes) / run.events,
+  readUnitsPerEvent: (run.readUnits ?? 0) / run.events,
+  cpuMsPerEvent: run.cpuMs / run.events,
+});
+const dollars = (lines: CostLine[]): string => `${lines.map((line) => `${line.item} $${line.dollarsPerMillion.toFixed(4)}`).join(', ')} — total $${totalOf(lines).toFixed(3)}`;
+console.log(`\ndollars per million S3 data events (us-east-1 list prices, cited in bench/cost-model.ts), next to GuardDuty S3 Protection's $${(1e6 * PRICES.guardDutyS3Event).toFixed(2)}; goal ≤ $0.05:`);
+console.log('  near real time, EventBridge → SQS → score:');
+for (const [name, run] of replays) console.log(`    ${name}: ${dollars(realTimeCost(traffic(run)))}`);
+const sqsAlone = 1e6 * 1.2 * PRICES.sqsRequest;
+console.log(`    SQS's requests alone are $${sqsAlone.toFixed(2)} a million (one send per event, a receive and a delete per ten): ≤ $0.05 is out of reach on this path.`);
+const breakEven = kinesisBreakEvenEventsPerMonth();
+const kinesis = [1e7, 1e8, 1e9, 1e10].map((volume) => {
+  const { shards, dollarsPerMillion } = kinesisIngestCost(volume);
+  return `${(volume / 1e6).toLocaleString('en-US')}M events/month ${shards} shard(s) $${dollarsPerMillion.toFixed(3)}`;
+});
+console.log(`    with a Kinesis stream in place of SQS, ingestion alone per million: ${kinesis.join(', ')}; it beats SQS above ${(breakEven / 1e6).toFixed(1)}M events a month.`);
+const benignRest = totalOf(realTimeCost(traffic(benignRun))) - sqsAlone;
+console.log(`    benign traffic behind a Kinesis stream: the store and Lambda $${benignRest.toFixed(3)} + ingestion, e.g. $${(benignRest + kinesisIngestCost(1e9).dollarsPerMillion).toFixed(3)} at a billion events a month.`);
+console.log('  log files, S3 notification → score-logfile:');
+for (const [name, run] of logFiles) console.log(`    ${name}, held counts written per file: ${dollars(logFileCost(traffic(run)))}`);
+for (const [name, run] of replays) console.log(`    ${name}, held counts kept across files (replay's traffic): ${dollars(logFileCost(traffic(run)))}`);
+console.log(`  for scale: the trail's S3 data events themselves cost $${(1e6 * PRICES.cloudTrailDataEvent).toFixed(2)} a million; GuardDuty needs no trail.`);

@@ -123,4 +123,30 @@ describe('the detector batching window writes', () => {
     expect(outcome.verdicts.map((verdict) => verdict.score.reasons.length > 0)).toEqual([true]);
     expect(await storedWindow(store)).toEqual({ events: 9, gets: 2, lists: 7, revision: 1 });
   });
+
+  it('reads a calm actor\'s windows once in five minutes, and an actor with something to score in every batch', async () => {
+    const count = (store: MemoryStore): { reads: () => number } => {
+      let reads = 0;
+      const getWindows = store.getWindows.bind(store);
+      store.getWindows = async (...args) => {
+        reads++;
+        return getWindows(...args);
+      };
+      return { reads: () => reads };
+    };
+    const calmStore = new MemoryStore();
+    const calm = count(calmStore);
+    const calmDetector = createDetector({ store: calmStore, windowMs: WINDOW_MS });
+    for (const [index, event] of EVENTS.entries()) await calmDetector.processBatch([event], EVENTS[0]!.eventTime + 10_000 * (index + 1), { learnOnly: true });
+
+    const scoredStore = new MemoryStore();
+    const scored = count(scoredStore);
+    const scoredDetector = createDetector({ store: scoredStore, windowMs: WINDOW_MS });
+    for (const [index, event] of EVENTS.entries()) await scoredDetector.processBatch([event], EVENTS[0]!.eventTime + 10_000 * (index + 1));
+
+    // Nine batches within 90 s: the calm actor's first read serves the other eight.
+    expect(calm.reads()).toBe(1);
+    expect(scored.reads()).toBeGreaterThanOrEqual(EVENTS.length);
+  });
 });
+

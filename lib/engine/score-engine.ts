@@ -17,6 +17,7 @@ import {
 } from '../domain/scoring.ts';
 import type { DetectorStore, StoredWindow, WindowWrite } from '../store/store.ts';
 import { itemStartOf, WINDOWS_PER_ITEM } from '../store/window-item.ts';
+import { WindowCache } from './window-cache.ts';
 import {
   aggregateBatch,
   countEvent,
@@ -42,6 +43,8 @@ export interface DetectorOptions {
    * in a replay). Without it, key age plays no part.
    */
   keyCreatedAt?: KeyCreationLookup;
+  /** How long the windows read of an actor are trusted before being read again (see {@link WindowCache}). */
+  windowCacheMs?: number;
 }
 
 /** The verdict on one actor of a batch. */
@@ -103,6 +106,7 @@ export function createDetector(options: DetectorOptions) {
   /** The oldest window held during the current batch: a late one moves `spanHeldFrom` back at the batch's end. */
   let oldestHeldInBatch = Number.POSITIVE_INFINITY;
   const sessionKeys = new SessionKeys();
+  const windowCache = new WindowCache(store, options.windowCacheMs);
   const windowOf = (event: AccessEvent): number => Math.floor(event.eventTime / windowMs);
 
   /**
@@ -128,16 +132,21 @@ export function createDetector(options: DetectorOptions) {
         writes.push({ delta, eventIds: fresh.map((event) => event.idHash), expectedRevision: stored?.revision ?? 0 });
       }
       if (writes.length === 0) return;
-      if ((await store.addWindows(writes)) !== 'conflict') return;
-      current = await storedItem(actor, writes[0]!.delta.window);
+      const written = await store.addWindows(writes);
+      if (written !== 'conflict') {
+        windowCache.wrote(written);
+        return;
+      }
+      current = await storedItem(actor, writes[0]!.delta.window, true);
     }
     throw new StoreError(`windows of ${actor} from ${itemStartOf(windows[0]?.window ?? 0)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
   }
 
   /** The stored windows of the item that holds `window`, by window. */
-  async function storedItem(actor: string, window: number): Promise<Map<number, StoredWindow>> {
+  async function storedItem(actor: string, window: number, afresh = false): Promise<Map<number, StoredWindow>> {
     const start = itemStartOf(window);
-    return new Map((await store.getWindows(actor, start, start + WINDOWS_PER_ITEM - 1)).map((stored) => [stored.window, stored]));
+    const read = afresh ? windowCache.readAfresh(actor, start, start + WINDOWS_PER_ITEM - 1) : windowCache.read(actor, start, start + WINDOWS_PER_ITEM - 1);
+    return new Map((await read).map((stored) => [stored.window, stored]));
   }
 
   /** Writes the held windows older than `beforeWindow` (the first window of an item), one write per actor and item. */
@@ -236,7 +245,7 @@ export function createDetector(options: DetectorOptions) {
    * calm counts and the batch. Read back only for an unfamiliar actor that read in this batch.
    */
   async function readHistoryOf(actor: string, nowWindow: number, fresh: readonly AccessEvent[]): Promise<ReadHistory> {
-    const stored = await store.getWindows(actor, nowWindow - Math.ceil(READ_HISTORY_MS / windowMs) + 1, nowWindow);
+    const stored = await windowCache.read(actor, nowWindow - Math.ceil(READ_HISTORY_MS / windowMs) + 1, nowWindow);
     const held = [...(pending.get(actor)?.values() ?? [])].map((entry) => entry.stats);
     return summarizeReadHistory([...stored, ...held], fresh, nowWindow, windowMs);
   }
@@ -339,6 +348,7 @@ export function createDetector(options: DetectorOptions) {
     ): Promise<BatchOutcome> {
       const outcome: BatchOutcome = { events: events.length, fresh: 0, actors: 0, verdicts: [], changes: [] };
       const nowWindow = Math.floor((decisionTime - 1) / windowMs);
+      windowCache.at(decisionTime);
       const byActor = new Map<string, AccessEvent[]>();
       for (const event of events) appendTo(byActor, event.identity.actor, event);
       const baselineIds = new Set<string>();
@@ -358,7 +368,10 @@ export function createDetector(options: DetectorOptions) {
         const oldest = actorEvents.reduce((min, event) => Math.min(min, windowOf(event)), nowWindow);
         const from = Math.min(oldest, nowWindow - (hasDeletes ? horizonWindows : 2) + 1);
         const stored = new Map<number, StoredWindow>();
-        for (const window of await store.getWindows(actor, from, nowWindow)) stored.set(window.window, window);
+        // An actor calm here (events held) is read from the cache; any other afresh, since what
+        // other containers wrote of it may decide it.
+        const read = pending.has(actor) ? windowCache.read(actor, from, nowWindow) : windowCache.readAfresh(actor, from, nowWindow);
+        for (const window of await read) stored.set(window.window, window);
         const held = (event: AccessEvent): boolean =>
           pending.get(actor)?.get(windowOf(event))?.events.has(event.eventId) === true;
         const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(event.idHash) && !held(event));

@@ -17,6 +17,9 @@ interface WriteCounter {
   readUnits: number;
 }
 
+/** How long the DynamoDB store's container trusts a cached baseline (its default `baselineCacheMs`). */
+const BASELINE_CACHE_MS = 60_000;
+
 /** The incident transaction's second item, the actor's pointer to its incident: well under 1 KB. */
 const POINTER_BYTES = 120;
 
@@ -152,6 +155,12 @@ class MemoryBaselineStore implements BaselineStore {
   private readonly baselines = new Map<string, Baseline>();
   /** Each baseline's item size at its last write. */
   private readonly itemSizes = new Map<string, number>();
+  /**
+   * When each baseline was last read, and the latest event time sightings brought: the clock of
+   * the read model, in event time, since a replay has no other.
+   */
+  private readonly readTimes = new Map<string, number>();
+  private latestSighting = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly counter: WriteCounter) {}
 
@@ -159,10 +168,12 @@ class MemoryBaselineStore implements BaselineStore {
     const found = new Map<string, Baseline>();
     for (const id of ids) {
       const baseline = this.baselines.get(id);
-      if (baseline === undefined) continue;
-      found.set(id, baseline);
-      // BatchGetItem, eventually consistent: half a unit per item per 4 KB. The DynamoDB store's
-      // per-container cache reads fewer: this is the bound.
+      if (baseline !== undefined) found.set(id, baseline);
+      // The DynamoDB store reads a baseline through its container's cache, present or absent:
+      // BatchGetItem, eventually consistent, half a unit per item per 4 KB, an absent item too.
+      const readAt = this.readTimes.get(id);
+      if (readAt !== undefined && this.latestSighting - readAt < BASELINE_CACHE_MS) continue;
+      this.readTimes.set(id, this.latestSighting);
       this.counter.readUnits += readUnits(this.itemSizes.get(id) ?? 0) / 2;
     }
     return found;
@@ -170,6 +181,7 @@ class MemoryBaselineStore implements BaselineStore {
 
   async recordSightings(sightings: readonly Sighting[]): Promise<void> {
     for (const sighting of sightings) {
+      this.latestSighting = Math.max(this.latestSighting, sighting.lastSeen);
       const { baseline, changed } = applySighting(this.baselines.get(sighting.id), sighting);
       this.baselines.set(sighting.id, baseline);
       if (changed) this.countWrite(baseline);
