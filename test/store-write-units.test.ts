@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Sighting } from '../lib/domain/baseline.ts';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
 import { itemBytes, readUnits, valueBytes, writeUnits } from '../lib/store/item-size.ts';
@@ -91,6 +92,37 @@ describe('the memory store counts the units DynamoDB would bill', () => {
     await store.getWindows(bulk.delta.actor, 999, 1_000);
 
     expect(store.readUnits).toBe(Math.ceil(windowItemBytes([stored]) / 4096));
+  });
+});
+
+describe('the memory store counts baseline reads as the DynamoDB store\'s 60 s cache makes them', () => {
+  const PRINCIPAL = 'arn:aws:iam::111122223333:user/etl';
+  const seen = (time: number): Sighting => ({
+    id: PRINCIPAL,
+    kind: 'principal',
+    firstSeen: time,
+    lastSeen: time,
+    days: new Set([Math.floor(time / 86_400_000)]),
+    networks: new Map([['198.51.100.0/24', time]]),
+    addresses: new Map(),
+    tools: new Map(),
+    buckets: new Map(),
+  });
+
+  it('bills a read, present or absent, once per minute of event time', async () => {
+    const store = new MemoryStore();
+    const t0 = Date.parse('2026-10-05T09:00:00Z');
+    await store.getBaselines([PRINCIPAL]);
+    // An absent item costs its half unit, as an eventually consistent read of nothing does.
+    expect(store.readUnits).toBe(0.5);
+    await store.recordSightings([seen(t0)]);
+    await store.getBaselines([PRINCIPAL]);
+    await store.recordSightings([seen(t0 + 59_000)]);
+    await store.getBaselines([PRINCIPAL]);
+    expect(store.readUnits).toBe(1);
+    await store.recordSightings([seen(t0 + 60_000)]);
+    await store.getBaselines([PRINCIPAL]);
+    expect(store.readUnits).toBe(1.5);
   });
 });
 
