@@ -62,6 +62,10 @@ describe.each(SCENARIO_NAMES)('scenario %s', (name) => {
       const first = attack.firstBatchDelete as number;
       expect(keysentry.containAt).toBeDefined();
       expect(keysentry.containAt as number).toBeLessThanOrEqual((Math.floor(first / BATCH_MS) + 1) * BATCH_MS);
+    } else if (attack.kind === 'deletion') {
+      // Deletes one object at a time: contained before 5% of them (at least 50) are gone.
+      expect(keysentry.containAt).toBeDefined();
+      expect(progressBefore(scenario, keysentry.containAt as number).deletes).toBeLessThan(Math.max(50, 0.05 * attack.objects));
     } else if (attack.kind === 'slow') {
       expect(keysentry.firstAt).toBeDefined();
       expect((keysentry.firstAt as number) - attack.start).toBeLessThanOrEqual(3_600_000);

@@ -121,6 +121,34 @@ export function roleRansomware(stage: Stage, itemized: boolean): StagedAttack {
 }
 
 /**
+ * Ransomware one version at a time (Stratus Red Team's s3-ransomware-individual-deletion) with a
+ * developer's stolen long-term key, from a VPS with a Go SDK: it lists the versioned bucket's
+ * versions, then permanently deletes 2,000 of them with one `DeleteObject` each, about 15 a second.
+ */
+export function individualVersionDeletion(stage: Stage): StagedAttack {
+  const { world, dice } = stage;
+  const developer = world.developers[1] ?? (world.developers[0] as (typeof world.developers)[number]);
+  const caller: Caller = {
+    userIdentity: iamUserKey(world.ctx.account, developer.userName, developer.userId, developer.accessKeyId),
+    sourceIp: `91.215.${dice.int(0, 255)}.${dice.int(2, 254)}`,
+    userAgent: 'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/s3#1.58.2',
+  };
+  const log = new AttackLog(stage.trail);
+  const bucket = world.buckets.results;
+  let t = stage.day + 19 * HOUR + 40 * MINUTE;
+  for (let page = 0; page < 2; page++) {
+    log.emit(t, caller, { eventName: 'ListObjectVersions', bucket, params: { versions: '', prefix: 'results/', 'max-keys': '1000' }, bytesOut: 0 });
+    t += dice.int(1_000, 2_000);
+  }
+  for (let i = 0; i < 2000; i++) {
+    t += dice.wait(66);
+    const key = world.results[i % world.results.length] as string;
+    log.emit(t, caller, { eventName: 'DeleteObject', bucket, key, versionId: dice.text(32, VERSION_ALPHABET) });
+  }
+  return { attack: log.truth('deletion', 'contain'), keyInventory: [] };
+}
+
+/**
  * The operations lead's console session, hijacked: past midnight in Tokyo the attacker opens
  * CloudShell, lists the bucket and copies 1,800 reports at about four a second while the
  * console renews the session's key every three minutes.

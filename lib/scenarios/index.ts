@@ -1,5 +1,14 @@
 import { Dice } from './dice.ts';
-import { consoleSessionSweep, crossAccountExfiltration, dormantKeyAwakening, familiarKeyNewContext, roleRansomware, slowExfiltration, type StagedAttack } from './attack-scenarios.ts';
+import {
+  consoleSessionSweep,
+  crossAccountExfiltration,
+  dormantKeyAwakening,
+  familiarKeyNewContext,
+  individualVersionDeletion,
+  roleRansomware,
+  slowExfiltration,
+  type StagedAttack,
+} from './attack-scenarios.ts';
 import { backupSurge, developerBulkDownload, monthEndSurge, newHireFirstDay, partnerBigDay, presignedBurst } from './benign-scenarios.ts';
 import { writeBackground } from './clinic-background.ts';
 import { DAY, Trail, drawClinicWorld, type Stage } from './clinic-world.ts';
@@ -27,6 +36,7 @@ export const SCENARIOS: Readonly<Record<string, ScenarioDefinition>> = {
   'familiar-key-new-network-and-tool': { title: 'developer key from abroad with rclone', expected: 'contain', day: WEDNESDAY, stage: familiarKeyNewContext },
   'role-ransomware-itemized': { title: 'CI role: versions listed, 8 DeleteObjects ×1,000 (per-object records)', expected: 'contain', day: WEDNESDAY, stage: (s) => roleRansomware(s, true) },
   'role-ransomware-unitemized': { title: 'CI role: versions listed, 8 DeleteObjects ×1,000 (batch records only)', expected: 'contain', day: WEDNESDAY, stage: (s) => roleRansomware(s, false) },
+  'key-ransomware-individual': { title: 'developer key from a VPS: versions listed, 2,000 versions deleted one by one', expected: 'contain', day: WEDNESDAY, stage: individualVersionDeletion },
   'console-session-sweep': { title: 'hijacked console session: CloudShell list + sweep, key renewed every 3 min', expected: 'contain', day: WEDNESDAY, stage: consoleSessionSweep },
   'slow-exfiltration': { title: 'unfamiliar key: 1 report per 20–60 s for 10 h', expected: 'page', day: WEDNESDAY, stage: slowExfiltration },
   'presigned-url-downloads': { title: 'patients opening presigned links (browsers, many IPs)', expected: 'none', day: WEDNESDAY, stage: presignedBurst },

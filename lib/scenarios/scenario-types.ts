@@ -4,7 +4,7 @@ import type { TrailRecord } from './trail-records.ts';
 export type Decision = 'contain' | 'page' | 'none';
 
 /** How an attack behaves, which decides the criterion it is held to. */
-export type AttackKind = 'bulk' | 'ransomware' | 'slow' | 'cross-account';
+export type AttackKind = 'bulk' | 'ransomware' | 'deletion' | 'slow' | 'cross-account';
 
 /** Cumulative progress of an attack: distinct objects read and objects deleted up to `at`. */
 export interface AttackProgress {
