@@ -268,8 +268,8 @@ describe('serverless package: the CloudFormation template', () => {
 
   it('feeds score from the intake queue in batches that report partial failures', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    const [, mapping] = mappings[0] as [string, Resource];
+    expect(mappings).toHaveLength(2);
+    const [, mapping] = mappings.find(([, m]) => getAtt(m.Properties.EventSourceArn)?.[0] === 'IntakeQueue') as [string, Resource];
     expect(getAtt(mapping.Properties.EventSourceArn)?.[0]).toBe('IntakeQueue');
     expect(getAtt(mapping.Properties.FunctionName)?.[0]).toBe(functionId('score'));
     expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
@@ -305,6 +305,32 @@ describe('serverless package: the CloudFormation template', () => {
         Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['IntakeRule', 'Arn'] } } },
       }),
     );
+  });
+
+  it('decides multi-object and version deletes as they land: the urgent lane, without a batching window', () => {
+    const urgent = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => getAtt(m.Properties.EventSourceArn)?.[0] === 'UrgentQueue')?.[1];
+    expect(getAtt(urgent?.Properties.FunctionName)?.[0]).toBe(functionId('score'));
+    expect(urgent?.Properties.MaximumBatchingWindowInSeconds).toBe(0);
+    expect(urgent?.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const buckets = { 'Fn::Split': [',', params.protectedBuckets] };
+    const patterns = ['UrgentBatchDeleteRule', 'UrgentVersionDeleteRule'].map((id) => (resources[id] as Resource).Properties.EventPattern as { detail: Json });
+    expect(patterns.map((pattern) => pattern.detail)).toEqual([
+      { eventSource: ['s3.amazonaws.com'], eventName: ['DeleteObjects'], requestParameters: { bucketName: buckets } },
+      { eventSource: ['s3.amazonaws.com'], eventName: ['DeleteObject'], requestParameters: { bucketName: buckets, versionId: [{ exists: true }] } },
+    ]);
+    for (const id of ['UrgentBatchDeleteRule', 'UrgentVersionDeleteRule']) {
+      const [target] = (resources[id] as Resource).Properties.Targets as Json[];
+      expect(getAtt(target?.Arn)?.[0]).toBe('UrgentQueue');
+    }
+    const statements = (ofType('AWS::SQS::QueuePolicy')[0]?.[1].Properties.PolicyDocument as { Statement: Json[] }).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Condition: { ArnEquals: { 'aws:SourceArn': [{ 'Fn::GetAtt': ['UrgentBatchDeleteRule', 'Arn'] }, { 'Fn::GetAtt': ['UrgentVersionDeleteRule', 'Arn'] }] } },
+      }),
+    );
+    const receives = statementsOfRole(roleOf(functionId('score'))).filter((statement) => asList(statement.Action).includes('sqs:ReceiveMessage'));
+    expect(JSON.stringify(receives.map((statement) => statement.Resource))).toContain('UrgentQueue');
+    expect((resources.UrgentQueue as Resource).Properties.RedrivePolicy).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['IntakeDeadLetterQueue', 'Arn'] } });
   });
 
   it('redrives the intake queue to a DLQ that pages when a message lands there', () => {

@@ -140,7 +140,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const keyCreatedAt = earliestOf(options.keyCreatedAt, loggedKeys.lookup);
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt });
   const report = new IntakeReport();
-  const stream = new EventStream(report, batchWindowMs);
+  const stream = new EventStream(report, batchWindowMs, undefined, true);
   const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });
   const profile = new EventTimeProfile();
 
@@ -220,11 +220,10 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
         report.count(IMPLAUSIBLE_TIME, plausible.sourceOf(event.eventTime));
         continue;
       }
-      const closed = stream.push(event);
-      if (closed !== undefined) await decide(closed);
+      for (const closed of stream.push(event)) await decide(closed);
     }
   }
-  await decide(stream.close());
+  for (const closed of stream.close()) await decide(closed);
   await detector.flush();
   const firstEventTime = plausible.first;
   const lastEventTime = plausible.last;

@@ -177,13 +177,11 @@ export async function scoreLogFile(content: string | Uint8Array, source: string,
   }
   sortByEventTime(admitted);
   result.oldestEventTime = admitted[0]?.eventTime;
-  const stream = new EventStream(report, deps.batchWindowMs);
+  const stream = new EventStream(report, deps.batchWindowMs, undefined, true);
   for (const event of admitted) {
-    const closed = stream.push(event);
-    if (closed !== undefined) await decideBatch(closed, result, deps);
+    for (const closed of stream.push(event)) await decideBatch(closed, result, deps);
   }
-  const last = stream.close();
-  if (last !== undefined) await decideBatch(last, result, deps);
+  for (const closed of stream.close()) await decideBatch(closed, result, deps);
   if (result.batches > 0) await deps.detector.flush();
   return result;
 }

@@ -91,22 +91,35 @@ export interface IntakeBatch {
 }
 
 /**
+ * Calls that destroy data for good in one request: a multi-object delete (up to 1,000 keys) and
+ * the deletion of an object version. They travel on the urgent lane (their own EventBridge rule
+ * and SQS queue, without a batching window), so they are decided as they land, not at the end of
+ * the batch they fall in.
+ */
+export const isUrgent = (event: AccessEvent): boolean => event.operation === 'delete-batch' || event.operation === 'delete-version';
+
+/**
  * The second step of the intake: admitted events, fed in event-time order, are deduplicated by
  * eventID and cut into batches of `batchWindowMs` of event time. A redelivered record carries its
  * first delivery's eventTime, so in time order its copies meet within the same second and the
  * bounded deduplicator is exact; duplicates and unique events are counted in the report. Every
  * path sorts its events first ({@link sortByEventTime}, replay's `TimeOrderSpool`), so no event
- * is ever older than the open batch.
+ * is ever older than the open batch. With `urgentLane`, {@link isUrgent} events are cut out as
+ * batches of their own second, decided at its end, before any later event: what the urgent queue
+ * gives the score function, while the other events of the open batch wait for its end.
  */
 export class EventStream {
   private readonly dedup: EventDeduplicator;
   private batch: AccessEvent[] = [];
   private batchEnd = Number.NEGATIVE_INFINITY;
+  private urgent: AccessEvent[] = [];
+  private urgentSecond = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly report: IntakeReport,
     private readonly batchWindowMs: number,
     dedupCapacity = 200_000,
+    private readonly urgentLane = false,
   ) {
     this.dedup = new EventDeduplicator(dedupCapacity);
   }
@@ -121,20 +134,42 @@ export class EventStream {
     return true;
   }
 
-  /** Takes the next event; returns the batch it closed, if it opened a new one. */
-  push(event: AccessEvent): IntakeBatch | undefined {
-    if (!this.unique(event)) return undefined;
-    let closed: IntakeBatch | undefined;
+  /** Takes the next event; returns the batches it closed (urgent ones first, in time order). */
+  push(event: AccessEvent): IntakeBatch[] {
+    if (!this.unique(event)) return [];
+    const closed: IntakeBatch[] = [];
+    const second = Math.floor(event.eventTime / 1000) * 1000;
+    if (this.urgent.length > 0 && second > this.urgentSecond) closed.push(this.closeUrgent());
     if (event.eventTime >= this.batchEnd) {
-      closed = this.close();
+      const regular = this.closeRegular();
+      if (regular !== undefined) closed.push(regular);
       this.batchEnd = batchEndOf(event.eventTime, this.batchWindowMs);
     }
-    this.batch.push(event);
+    if (this.urgentLane && isUrgent(event)) {
+      this.urgentSecond = second;
+      this.urgent.push(event);
+    } else {
+      this.batch.push(event);
+    }
     return closed;
   }
 
-  /** Closes the open batch (end of input); `undefined` when it is empty. */
-  close(): IntakeBatch | undefined {
+  /** Closes what is open (end of input): the urgent batch, then the regular one. */
+  close(): IntakeBatch[] {
+    const closed: IntakeBatch[] = [];
+    if (this.urgent.length > 0) closed.push(this.closeUrgent());
+    const regular = this.closeRegular();
+    if (regular !== undefined) closed.push(regular);
+    return closed;
+  }
+
+  private closeUrgent(): IntakeBatch {
+    const closed = { events: this.urgent, decisionTime: this.urgentSecond + 1000 };
+    this.urgent = [];
+    return closed;
+  }
+
+  private closeRegular(): IntakeBatch | undefined {
     if (this.batch.length === 0) return undefined;
     const closed = { events: this.batch, decisionTime: this.batchEnd };
     this.batch = [];
