@@ -119,8 +119,11 @@ export function makeScoreLogFileHandler(deps: ScoreLogFileHandlerDependencies): 
       return { records: 0, events: 0, rejected: 0, batches: 0, incidents: 0, missing: true };
     }
     const writesBefore = store.writes;
+    const forThisFile = object.evidence === 'unverified' && deps.trust !== undefined;
     const scored = await scoreLogFile(data, source, {
-      detector: object.evidence === 'unverified' && deps.trust !== undefined ? deps.trust.createUnverifiedDetector() : detector,
+      detector: forThisFile ? (deps.trust as LogFileTrust).createUnverifiedDetector() : detector,
+      // The container's detector keeps its calm counts across files; a detector made for this file writes them.
+      flushAfterFile: forThisFile,
       batchWindowMs,
       deliveredAt: createdAt,
       protectedBuckets: deps.protectedBuckets,

@@ -37,6 +37,12 @@ export interface LogFilePipelineDependencies extends PipelineDependencies {
   batchWindowMs: number;
   /** When the log file was delivered (the object's creation time): no genuine record is dated far after it. */
   deliveredAt?: number;
+  /**
+   * Write the detector's held calm counts when the file is done (default). A container's detector
+   * that scores file after file keeps them, as the SQS path does, and writes a calm actor's hour
+   * once instead of once per file; a detector made for one file must write them.
+   */
+  flushAfterFile?: boolean;
 }
 
 /** The result of one SQS batch. */
@@ -182,7 +188,7 @@ export async function scoreLogFile(content: string | Uint8Array, source: string,
     for (const closed of stream.push(event)) await decideBatch(closed, result, deps);
   }
   for (const closed of stream.close()) await decideBatch(closed, result, deps);
-  if (result.batches > 0) await deps.detector.flush();
+  if (result.batches > 0 && deps.flushAfterFile !== false) await deps.detector.flush();
   return result;
 }
 
