@@ -1,7 +1,7 @@
 // One measurement of the benchmark, run in its own process so that its peak RSS is its own.
 // Usage: tsx bench/measure.ts baseline DIR | replay DIR WORKERS | logfile DIR
 // `logfile` scores the files one by one as the score-logfile function does (one detector for the
-// container, its held counts written at the end of each file), for the log-file path's store traffic.
+// container, which keeps its held counts across files), for the log-file path's store traffic.
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { replayLogs } from '../lib/engine/replay.ts';

@@ -163,7 +163,7 @@ const logFiles: Array<[string, Measurement]> = [
   ['benign 30 days ×1', measure(['logfile', await simulated('benign', 30, 1)])],
   [`imaging world ${WORLD2_DAYS} days ×${WORLD2_SCALE}`, measure(['logfile', imagingDir])],
 ];
-console.log('  log files scored one by one as score-logfile does, held counts written at the end of each file:');
+console.log('  log files scored one by one as score-logfile does, its container\'s detector keeping held counts across files:');
 for (const [name, run] of logFiles) console.log(`    ${name} (${(run.files ?? 0).toLocaleString('en-US')} files): ${units(run)}, ${run.incidents} incidents`);
 
 const traffic = (run: Measurement) => ({
@@ -187,6 +187,6 @@ console.log(`    with a Kinesis stream in place of SQS, ingestion alone per mill
 const benignRest = totalOf(realTimeCost(traffic(benignRun))) - sqsAlone;
 console.log(`    benign traffic behind a Kinesis stream: the store and Lambda $${benignRest.toFixed(3)} + ingestion, e.g. $${(benignRest + kinesisIngestCost(1e9).dollarsPerMillion).toFixed(3)} at a billion events a month.`);
 console.log('  log files, S3 notification → score-logfile:');
-for (const [name, run] of logFiles) console.log(`    ${name}, held counts written per file: ${dollars(logFileCost(traffic(run)))}`);
+for (const [name, run] of logFiles) console.log(`    ${name}, one file at a time as score-logfile runs: ${dollars(logFileCost(traffic(run)))}`);
 for (const [name, run] of replays) console.log(`    ${name}, held counts kept across files (replay's traffic): ${dollars(logFileCost(traffic(run)))}`);
 console.log(`  for scale: the trail's S3 data events themselves cost $${(1e6 * PRICES.cloudTrailDataEvent).toFixed(2)} a million; GuardDuty needs no trail.`);
