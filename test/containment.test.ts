@@ -19,7 +19,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silenceStdout } from './support/test-hooks.ts';
 import { makeContainHandler, type ContainHandler } from '../functions/contain-handler.ts';
 import type { ActionResult } from '../lib/aws/containment.ts';
 import type { IncidentChange } from '../lib/engine/score-engine.ts';
@@ -77,13 +78,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-beforeEach(() => {
-  // Powertools Metrics writes EMF lines to stdout; the latency lines go through console.log.
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+// Powertools Metrics writes EMF lines to stdout; the latency lines go through console.log.
+silenceStdout();
 
 /** A page as the on-call's queue receives it: SNS's envelope around the `sqs` entry of the page. */
 interface ReceivedPage {

@@ -11,7 +11,8 @@ import {
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { silenceStdout } from './support/test-hooks.ts';
 import { makeContainHandler } from '../functions/contain-handler.ts';
 import { checkContainable } from '../lib/aws/containment.ts';
 import { MemoryResponseMarkers } from '../lib/aws/response-markers.ts';
@@ -148,12 +149,7 @@ describe('against moto_server: the responder acts on what the detector decided',
     sns = inMotoAccount(new SNSClient(emulatorClientConfig()), ACCOUNT);
     ({ TopicArn: topicArn = '' } = await sns.send(new CreateTopicCommand({ Name: uniqueName('pages') })));
   });
-  beforeEach(() => {
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
+  silenceStdout();
 
   /** A list and 300 reads of distinct objects, one a second, as the attacker's records. */
   function sweep(template: CloudTrailRecord, start: number): AccessEvent[] {

@@ -8,7 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { S3Event } from 'aws-lambda';
 import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { silenceStdout } from './support/test-hooks.ts';
 import { makeContainHandler } from '../functions/contain-handler.ts';
 import { makeS3ObjectReader, makeScoreLogFileHandler } from '../functions/score-logfile-handler.ts';
 import { createLogFileTrust } from '../functions/wiring.ts';
@@ -47,12 +48,7 @@ beforeAll(async () => {
   sns = inMotoAccount(new SNSClient(emulatorClientConfig()), ACCOUNT);
   ({ TopicArn: topicArn = '' } = await sns.send(new CreateTopicCommand({ Name: uniqueName('pages') })));
 });
-beforeEach(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+silenceStdout();
 
 /** A real S3 read record (OTRF), made the stolen key of an IAM user of `account`. */
 function stolenKeyRead(account: string, userName: string, accessKeyId: string, bucket: string): CloudTrailRecord {

@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../lib/domain/access-event.ts';
-import type { Baseline, VolumeBaseline } from '../lib/domain/baseline.ts';
+import type { Baseline } from '../lib/domain/baseline.ts';
 import { decideAction, DEFAULT_POLICY } from '../lib/domain/policy.ts';
 import { DEFAULT_SCORING, scoreAgainstBaseline, type ScoreInput } from '../lib/domain/scoring.ts';
 import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
+import { contractor, volume } from './scoring-inputs.ts';
 
 const NOW = Date.parse('2026-10-20T03:15:00Z');
 const DAY = 86_400_000;
 
-const contractor: Identity = {
-  type: 'iam-user-key',
-  principal: 'arn:aws:iam::111122223333:user/contractor-2019',
-  actor: 'AKIAEXAMPLECONTRACT',
-  accessKeyId: 'AKIAEXAMPLECONTRACT',
-  longTermKey: 'AKIAEXAMPLECONTRACT',
-  userName: 'contractor-2019',
-};
 const appSession: Identity = {
   type: 'assumed-role',
   principal: 'arn:aws:iam::111122223333:role/patient-portal-app',
@@ -36,14 +29,6 @@ function span(changes: Partial<Omit<WindowStats, 'readObjects'>> & { objects?: n
   if (changes.tools === undefined) stats.tools = new Set(['sdk-js']);
   if (changes.buckets === undefined) stats.buckets = new Set(['checkup-results']);
   return stats;
-}
-
-function volume(objectsP99: number, deletesP99 = 0): VolumeBaseline {
-  const q = (p99: number) => ({ p50: Math.round(p99 / 3), p95: Math.round(p99 * 0.8), p99, max: p99 });
-  return {
-    windows: 500,
-    metrics: { objects: q(objectsP99), gets: q(objectsP99), lists: q(2), deletes: q(deletesP99), bytesOut: q(objectsP99 * 200_000), errors: q(2) },
-  };
 }
 
 function familiar(id: string, objectsP99: number, deletesP99 = 0): Baseline {

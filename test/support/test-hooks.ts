@@ -20,6 +20,11 @@ export function captureStdout(lines: string[]): void {
   });
 }
 
+/** Keeps what the code under test writes to stdout (Powertools' log and EMF lines) out of the test output. */
+export function silenceStdout(): void {
+  captureStdout([]);
+}
+
 /** A fresh temporary folder per test, removed after it, and a way to write files into it. */
 export function useTempDir(prefix: string): { path: () => string; put: (relative: string, content: string | Buffer) => Promise<string> } {
   let dir = '';
