@@ -15,7 +15,7 @@ const at = (seconds: number, eventName: string, extra: { versionId?: string } = 
 });
 
 function batchesOf(events: AccessEvent[], urgentLane: boolean): IntakeBatch[] {
-  const stream = new EventStream(new IntakeReport(), BATCH_MS, undefined, urgentLane);
+  const stream = new EventStream(new IntakeReport(), BATCH_MS, { urgentLane });
   return [...events.flatMap((event) => stream.push(event)), ...stream.close()];
 }
 const shape = (batches: IntakeBatch[]) => batches.map((batch) => ({ at: (batch.decisionTime - start) / SECOND, events: batch.events.map((e) => e.eventName) }));

@@ -140,7 +140,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const keyCreatedAt = earliestOf(options.keyCreatedAt, loggedKeys.lookup);
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt });
   const report = new IntakeReport();
-  const stream = new EventStream(report, batchWindowMs, undefined, true);
+  const stream = new EventStream(report, batchWindowMs, { urgentLane: true });
   const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });
   const profile = new EventTimeProfile();
 

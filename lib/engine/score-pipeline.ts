@@ -183,7 +183,7 @@ export async function scoreLogFile(content: string | Uint8Array, source: string,
   }
   sortByEventTime(admitted);
   result.oldestEventTime = admitted[0]?.eventTime;
-  const stream = new EventStream(report, deps.batchWindowMs, undefined, true);
+  const stream = new EventStream(report, deps.batchWindowMs, { urgentLane: true });
   for (const event of admitted) {
     for (const closed of stream.push(event)) await decideBatch(closed, result, deps);
   }

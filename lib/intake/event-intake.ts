@@ -115,13 +115,15 @@ export class EventStream {
   private urgent: AccessEvent[] = [];
   private urgentSecond = Number.NEGATIVE_INFINITY;
 
+  private readonly urgentLane: boolean;
+
   constructor(
     private readonly report: IntakeReport,
     private readonly batchWindowMs: number,
-    dedupCapacity = 200_000,
-    private readonly urgentLane = false,
+    options: { urgentLane?: boolean; dedupCapacity?: number } = {},
   ) {
-    this.dedup = new EventDeduplicator(dedupCapacity);
+    this.dedup = new EventDeduplicator(options.dedupCapacity ?? 200_000);
+    this.urgentLane = options.urgentLane ?? false;
   }
 
   /** Counts the event as unique (true) or as a duplicate (false), without batching it. */
