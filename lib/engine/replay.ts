@@ -1,16 +1,15 @@
 import type { AccessEvent, IdentityType } from '../domain/access-event.ts';
 import { CallerCache, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { createDetector, DEFAULT_WINDOW_MS, type IncidentChange } from './score-engine.ts';
-import { admitOutcome, DEFAULT_BATCH_WINDOW_MS, EventStream, IMPLAUSIBLE_TIME, type IntakeBatch } from '../intake/event-intake.ts';
-import { EventTimeProfile } from '../intake/event-time-profile.ts';
+import { DEFAULT_BATCH_WINDOW_MS, EventStream, type IntakeBatch } from '../intake/event-intake.ts';
 import type { Incident } from '../domain/incident.ts';
 import { IntakeReport } from '../intake/intake-report.ts';
-import { listLogFiles, readLogOutcomes } from '../intake/log-reader.ts';
+import { listLogFiles } from '../intake/log-reader.ts';
+import { orderedEvents, type ReplayInputStats, type ReplayOrder } from './replay-input.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { KeyCreationLookup, Reason, ScoringSettings } from '../domain/scoring.ts';
 import type { DetectorStore } from '../store/store.ts';
-import { TimeOrderSpool } from '../intake/time-order.ts';
 import { tuneBaselines } from '../tuning/tuning.ts';
 import { DAY_MS } from '../domain/duration.ts';
 import { KeyCreationBook } from '../domain/key-creation.ts';
@@ -22,7 +21,15 @@ export interface ReplayOptions {
   batchWindowMs?: number;
   /** Event time at the start during which keysentry only learns (default 14 days). */
   warmupMs?: number;
-  /** Events held in memory while the input is put in time order; more are sorted on disk (default 100,000). */
+  /**
+   * How the input is put in event-time order: `auto` (default) decides while reading when every
+   * file carries CloudTrail's delivery stamp in its name, and sorts everything first otherwise;
+   * `sorted` always sorts everything first (see `orderedEvents`).
+   */
+  order?: 'auto' | 'sorted';
+  /** With delivery-stamped files: how long before its file's delivery a record is still put in its place (default 1 h). */
+  reorderWindowMs?: number;
+  /** When sorting everything first: events held in memory; more are sorted on disk (default 100,000). */
   sortMemoryEvents?: number;
   /** Weekly tuning period in event time (default 7 days). */
   tuneEveryMs?: number;
@@ -74,8 +81,12 @@ export interface ReplaySummary {
   rejected: Record<string, number>;
   rejectedExamples: Record<string, string[]>;
   duplicates: number;
-  /** Sorted runs written to disk to put the input in time order (0: it fitted in memory). */
+  /** `delivery`: decided while reading files in the order of their delivery stamps; `sorted`: all sorted first. */
+  order: ReplayOrder;
+  /** Sorted runs written to disk to put the input in time order (0: it fitted in memory, or `delivery` order). */
   sortRuns: number;
+  /** `delivery` order: events dated before one already decided (delivered over an hour late), decided as they came. */
+  lateEvents: number;
   actors: number;
   batches: number;
   tunings: number;
@@ -105,19 +116,6 @@ const isRead = (event: AccessEvent): boolean => event.operation === 'get' && eve
 const isDelete = (event: AccessEvent): boolean =>
   (event.operation === 'delete' || event.operation === 'delete-version') && event.errorCode === undefined;
 
-/**
- * Replays CloudTrail log files through the same intake and detector the Lambdas run, as production
- * would have seen them, whatever order the records and files come in (newest first, shuffled, split
- * across files whose names sort the attacker last): a first pass reads and validates every record
- * and sorts the events on disk when they do not fit in memory; the second takes them in event-time
- * order, deduplicated by eventID, cut into intake batches of `batchWindowMs` of event time and
- * decided at each batch's end. Events dated far outside the bulk of the input are rejected as
- * `implausible-time` ({@link EventTimeProfile}). The warm-up (learning only) runs from the
- * earliest plausible event; the weekly tuning runs at every 7-day boundary after a span that held
- * events, and once more at the last boundary before events resume after a quiet span.
- * `getsBeforeDecision`/`deletesBeforeDecision` count the actor's object reads/deletes whose
- * eventTime is at or before the decision.
- */
 /** A look-up that answers the earlier of two creation dates (a key is created once). */
 function earliestOf(first: KeyCreationLookup | undefined, second: KeyCreationLookup): KeyCreationLookup {
   if (first === undefined) return second;
@@ -127,6 +125,19 @@ function earliestOf(first: KeyCreationLookup | undefined, second: KeyCreationLoo
   };
 }
 
+/**
+ * Replays CloudTrail log files through the same intake and detector the Lambdas run, as production
+ * would have seen them, whatever order the records and files come in (newest first, shuffled, split
+ * across files whose names sort the attacker last). The events reach the detector in event-time
+ * order ({@link orderedEvents}): files that carry CloudTrail's delivery stamps are decided while
+ * the next ones are read, anything else is sorted on disk first. They are deduplicated by eventID,
+ * cut into intake batches of `batchWindowMs` of event time and decided at each batch's end.
+ * Implausible event times are rejected as `implausible-time`. The warm-up (learning only) runs
+ * from the earliest event decided; the weekly tuning runs at every 7-day boundary after a span that
+ * held events, and once more at the last boundary before events resume after a quiet span.
+ * `getsBeforeDecision`/`deletesBeforeDecision` count the actor's object reads/deletes whose
+ * eventTime is at or before the decision.
+ */
 export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
@@ -141,10 +152,8 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt });
   const report = new IntakeReport();
   const stream = new EventStream(report, batchWindowMs, { urgentLane: true });
-  const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });
-  const profile = new EventTimeProfile();
 
-  const intake = { normalize: { ...options.normalize, callerCache: new CallerCache() }, protectedBuckets: options.protectedBuckets };
+  const normalize = { ...options.normalize, callerCache: new CallerCache() };
   const files = await listLogFiles(options.paths, report);
   const bytesTotal = files.reduce((total, file) => total + file.bytes, 0);
   let bytesDone = 0;
@@ -156,41 +165,21 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const incidents = new Map<string, Incident>();
   let batches = 0;
   let tunings = 0;
-
-  const onFile = (path: string): void => {
-    bytesDone += sizes.get(path) ?? 0;
-    options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
-  };
-  for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: intake.normalize, onFile })) {
-    const vouchedFor = options.trustSource?.(batch.source) ?? true;
-    for (const [index, outcome] of batch.outcomes.entries()) {
-      // A creation in a file no digest vouched for could make an attacker's key look new: not taken.
-      if (outcome.kind === 'skipped' && outcome.keyCreated !== undefined && vouchedFor) {
-        loggedKeys.note(outcome.keyCreated.accessKeyId, outcome.keyCreated.createdAt);
-      }
-      const locate = (): string => batch.locate(index);
-      const event = admitOutcome(outcome, locate, report, intake);
-      if (event === undefined) continue;
-      if (!vouchedFor) event.unverified = true;
-      profile.add(event.eventTime, locate);
-      if (spool.full) await spool.spill();
-      spool.add(event);
-    }
-  }
-  const sortRuns = spool.spilledRuns;
-  const plausible = profile.plausibleTimes();
-  const schedule = plausible.first === undefined ? undefined : new TuningSchedule(plausible.first, warmupMs, tuneEveryMs);
-  const warmupEnd = schedule?.warmupEnd ?? Number.NEGATIVE_INFINITY;
+  // The warm-up and the weekly tuning run from the earliest event decided.
+  let schedule: TuningSchedule | undefined;
+  let firstEventTime: number | undefined;
+  let lastEventTime: number | undefined;
 
   const decide = async (batch: IntakeBatch | undefined): Promise<void> => {
     if (batch === undefined) return;
     const { decisionTime } = batch;
-    for (const at of schedule?.due(decisionTime - batchWindowMs) ?? []) {
+    const plan = schedule as TuningSchedule;
+    for (const at of plan.due(decisionTime - batchWindowMs)) {
       await tuneBaselines(store, at, { windowMs });
       tunings++;
     }
     for (const event of batch.events) countTowardsDecisions(event);
-    const outcome = await detector.processBatch(batch.events, decisionTime, { learnOnly: decisionTime <= warmupEnd });
+    const outcome = await detector.processBatch(batch.events, decisionTime, { learnOnly: decisionTime <= plan.warmupEnd });
     batches++;
     for (const change of outcome.changes) {
       const { incident } = change;
@@ -214,19 +203,31 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
     if (snapshot !== undefined && event.eventTime <= snapshot.decisionTime) snapshot.tally[counted]++;
   };
 
-  for await (const slice of spool.drain()) {
+  const input: ReplayInputStats = { order: 'sorted', sortRuns: 0, lateEvents: 0, heldAtMost: 0 };
+  const ordered = orderedEvents(files, report, {
+    order: options.order,
+    reorderWindowMs: options.reorderWindowMs,
+    sortMemoryEvents: options.sortMemoryEvents,
+    workers: options.workers,
+    normalize,
+    intake: { protectedBuckets: options.protectedBuckets },
+    trustSource: options.trustSource,
+    onKeyCreated: (accessKeyId, createdAt) => loggedKeys.note(accessKeyId, createdAt),
+    onFile: (path) => {
+      bytesDone += sizes.get(path) ?? 0;
+      options.onProgress?.({ bytesDone, bytesTotal, events: report.events });
+    },
+  }, input);
+  for await (const slice of ordered) {
     for (const event of slice) {
-      if (!plausible.isPlausible(event.eventTime)) {
-        report.count(IMPLAUSIBLE_TIME, plausible.sourceOf(event.eventTime));
-        continue;
-      }
+      schedule ??= new TuningSchedule(event.eventTime, warmupMs, tuneEveryMs);
+      if (firstEventTime === undefined || event.eventTime < firstEventTime) firstEventTime = event.eventTime;
+      if (lastEventTime === undefined || event.eventTime > lastEventTime) lastEventTime = event.eventTime;
       for (const closed of stream.push(event)) await decide(closed);
     }
   }
   for (const closed of stream.close()) await decide(closed);
   await detector.flush();
-  const firstEventTime = plausible.first;
-  const lastEventTime = plausible.last;
 
   const replayIncidents = [...incidents.values()]
     .sort((a, b) => a.decisionTime - b.decisionTime)
@@ -261,7 +262,9 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       rejected: counted.rejected,
       rejectedExamples: counted.rejectedExamples,
       duplicates: counted.duplicates,
-      sortRuns,
+      order: input.order,
+      sortRuns: input.sortRuns,
+      lateEvents: input.lateEvents,
       actors: tallies.size,
       batches,
       tunings,

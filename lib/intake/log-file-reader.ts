@@ -41,6 +41,8 @@ const CHUNK = MiB;
 /** Files up to this size are read and inflated in one call, to at most WHOLE_FILE_INFLATED of text. */
 const WHOLE_FILE_BYTES = 4 * MiB;
 const WHOLE_FILE_INFLATED = 64 * MiB;
+/** A one-line file up to this much text is parsed in one call ({@link parsedWhole}). */
+const WHOLE_PARSE_BYTES = 16 * MiB;
 /** Held problems of a file that has shown no record yet; past this, the file is noise anyway. */
 const HELD_PROBLEMS = 1000;
 const CLOUDTRAIL_FIELDS = ['eventVersion', 'eventTime', 'eventSource', 'eventName', 'eventID', 'userIdentity', 'detail-type', 'detail'];
@@ -72,6 +74,10 @@ export async function* readLogSource(input: LogSource | OpeningSource, source: s
   }
   const { cap } = opened;
   const file = new FileState(source, limits.batchRecords);
+  if (opened.whole !== undefined && parsedWhole(opened.whole, file, limits)) {
+    yield* file.drain(true);
+    return;
+  }
   const splitter = new JsonValueSplitter(file, limits.maxRecordBytes);
   let inflated = 0;
   let failure: string | undefined;
@@ -126,6 +132,8 @@ export function closeLogSource(pending: OpeningSource | undefined): void {
 
 interface OpenedSource {
   chunks: AsyncIterable<unknown> | Iterable<Buffer>;
+  /** The whole text, when it was read and inflated in one call. */
+  whole?: Buffer;
   /** Most text the file may inflate to. */
   cap: number;
   close(): void;
@@ -169,14 +177,40 @@ async function openSource(input: LogSource, limits: Limits): Promise<OpenedSourc
 function fromBytes(data: Buffer, limits: Limits): OpenedSource {
   const gzip = data[0] === 0x1f && data[1] === 0x8b;
   const cap = capOf(gzip, data.length, limits);
-  if (!gzip) return { chunks: chunksOf(data), cap, close: () => undefined };
+  if (!gzip) return { chunks: chunksOf(data), whole: data, cap, close: () => undefined };
   try {
-    return { chunks: [gunzipSync(data, { maxOutputLength: Math.min(cap, WHOLE_FILE_INFLATED) })], cap, close: () => undefined };
+    const text = gunzipSync(data, { maxOutputLength: Math.min(cap, WHOLE_FILE_INFLATED) });
+    return { chunks: [text], whole: text, cap, close: () => undefined };
   } catch {
     // Too large to inflate at once, or damaged: the stream finds out which, and keeps what it can.
     const chunks = Readable.from(chunksOf(data), { objectMode: false });
     return { chunks: gunzipOf(chunks), cap, close: () => chunks.destroy() };
   }
+}
+
+/**
+ * The fast path of a small file as CloudTrail writes it: one line holding one JSON object
+ * (`{"Records":[…]}`), parsed in one call as a bare gunzip + `JSON.parse` would, without the
+ * splitter's scan. False, with nothing read, for anything else (several lines or values, a
+ * top-level array, text over the record limit, or JSON that does not parse): the splitter reads
+ * it and locates what is wrong.
+ */
+function parsedWhole(whole: Buffer, file: FileState, limits: Limits): boolean {
+  let start = whole[0] === 0xef && whole[1] === 0xbb && whole[2] === 0xbf ? 3 : 0;
+  while (start < whole.length && (whole[start] === 0x20 || whole[start] === 0x09)) start++;
+  if (whole[start] !== 0x7b || whole.length - start > Math.min(limits.maxRecordBytes, WHOLE_PARSE_BYTES)) return false;
+  let end = whole.length;
+  while (end > start && (whole[end - 1] === 0x0a || whole[end - 1] === 0x0d || whole[end - 1] === 0x20)) end--;
+  const newline = whole.indexOf(0x0a, start);
+  if (newline !== -1 && newline < end) return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(whole.toString('utf8', start, end));
+  } catch {
+    return false;
+  }
+  file.parsed(parsed, 1);
+  return true;
 }
 
 function* chunksOf(data: Buffer): Generator<Buffer> {
@@ -227,7 +261,14 @@ class FileState {
       this.problem(member < 0 ? 'bad-json-line' : 'bad-json-record', line, member);
       return;
     }
-    if (member < 0 && isObject(parsed)) {
+    if (member < 0) this.parsed(parsed, line);
+    else this.member(parsed, line, member);
+  }
+
+  /** A top-level value already parsed: a container's members, a record, or a document to skip. */
+  parsed(parsed: unknown, line: number): void {
+    const member = -1;
+    if (isObject(parsed)) {
       const container = Array.isArray(parsed.Records) ? parsed.Records : Array.isArray(parsed.Events) ? parsed.Events : undefined;
       if (container !== undefined) {
         container.forEach((item, index) => this.member(item, line, index));
