@@ -36,6 +36,9 @@ Options:
                               output); without it, cloudtrail:ListPublicKeys in each digest's region
   --include-service-calls     also score calls AWS services make themselves
   --workers N                 read, gunzip and parse on N threads while one scores (default 0)
+  --reorder-window DURATION   with CloudTrail-named files, decided while reading: how late after its
+                              time a record may be delivered and still be put in order (default 1h)
+  --sort-all                  sort every record on disk before deciding, whatever the file names
   --store memory|dynamodb     where windows, baselines and incidents live (default memory)
   --table PREFIX              with dynamodb: tables PREFIX-windows and PREFIX-state
   --endpoint URL --region R   with dynamodb: an emulator or another region
@@ -56,6 +59,8 @@ export const REPLAY_OPTIONS = {
   'public-keys': { type: 'string' },
   'include-service-calls': { type: 'boolean', default: false },
   workers: { type: 'string', default: '0' },
+  'reorder-window': { type: 'string' },
+  'sort-all': { type: 'boolean', default: false },
   store: { type: 'string', default: 'memory' },
   table: { type: 'string' },
   endpoint: { type: 'string' },
@@ -117,6 +122,8 @@ export async function runReplayCommand(args: readonly string[], io: CliIo): Prom
     protectedBuckets: values['protected-buckets']?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
     onProgress: progress.update,
     workers,
+    order: values['sort-all'] ? 'sorted' : 'auto',
+    reorderWindowMs: values['reorder-window'] ? parseDuration(values['reorder-window'], '--reorder-window') : undefined,
     store,
     keyCreatedAt: keyBook?.lookup,
   });

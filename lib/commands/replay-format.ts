@@ -28,7 +28,11 @@ export function formatSummary(summary: ReplaySummary): string {
   const lines = [
     `Read ${formatNumber(summary.files)} files, ${formatNumber(summary.records)} records (${summary.firstEventTime ?? '-'} .. ${summary.lastEventTime ?? '-'})`,
     `Scored ${formatNumber(summary.events)} S3 data events of ${formatNumber(summary.actors)} actors in ${formatNumber(summary.batches)} batches, ${summary.tunings} tunings`,
-    `Skipped: ${byReason(summary.skipped)}; duplicates ${formatNumber(summary.duplicates)}${summary.sortRuns > 0 ? `; sorted on disk in ${formatNumber(summary.sortRuns)} runs` : ''}`,
+    `Skipped: ${byReason(summary.skipped)}; duplicates ${formatNumber(summary.duplicates)}`,
+    summary.order === 'delivery'
+      ? `Order: decided while reading, files by delivery stamp, at most ${formatNumber(summary.heldToReorder)} events held to reorder` +
+        (summary.lateEvents > 0 ? `; ${formatNumber(summary.lateEvents)} delivered later than --reorder-window, decided as they came (--sort-all puts them in place)` : '')
+      : `Order: every record sorted first${summary.sortRuns > 0 ? `, on disk in ${formatNumber(summary.sortRuns)} runs` : ''}`,
     `Rejected: ${byReason(summary.rejected)}`,
     ...Object.entries(summary.rejectedExamples).map(([reason, sources]) => `  ${reason}: e.g. ${sources.join(', ')}`),
     `Incidents: ${summary.incidents} (${summary.contained} contained, ${summary.paged} paged)`,

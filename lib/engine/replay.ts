@@ -87,6 +87,8 @@ export interface ReplaySummary {
   sortRuns: number;
   /** `delivery` order: events dated before one already decided (delivered over an hour late), decided as they came. */
   lateEvents: number;
+  /** `delivery` order: the most events held at once to put them in order (memory's measure). */
+  heldToReorder: number;
   actors: number;
   batches: number;
   tunings: number;
@@ -265,6 +267,7 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
       order: input.order,
       sortRuns: input.sortRuns,
       lateEvents: input.lateEvents,
+      heldToReorder: input.heldAtMost,
       actors: tallies.size,
       batches,
       tunings,
