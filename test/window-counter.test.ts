@@ -218,4 +218,19 @@ describe('EventDeduplicator', () => {
     expect(recent.some(Boolean)).toBe(false);
     expect(dedup.firstSeen('event-0')).toBe(true);
   });
+
+  it('with a horizon, remembers at least that much event time and holds no more', () => {
+    const minute = 60_000;
+    const dedup = new EventDeduplicator(1_000_000, 60 * minute);
+    let largest = 0;
+    // A day of one event a second: 86,400 ids, of which the last two hours at most are held.
+    for (let s = 0; s < 86_400; s++) {
+      dedup.firstSeen(`event-${s}`, s * 1000);
+      largest = Math.max(largest, dedup.size);
+    }
+    expect(largest).toBeLessThanOrEqual(2 * 3_600 + 1);
+    const lastHour = Array.from({ length: 3_600 }, (_, i) => dedup.firstSeen(`event-${86_399 - i}`, 86_399_000));
+    expect(lastHour.some(Boolean)).toBe(false);
+    expect(dedup.firstSeen('event-0', 86_399_000)).toBe(true);
+  });
 });

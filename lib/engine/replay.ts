@@ -11,7 +11,8 @@ import type { Policy } from '../domain/policy.ts';
 import type { KeyCreationLookup, Reason, ScoringSettings } from '../domain/scoring.ts';
 import type { DetectorStore } from '../store/store.ts';
 import { tuneBaselines } from '../tuning/tuning.ts';
-import { DAY_MS } from '../domain/duration.ts';
+import { DAY_MS, HOUR_MS } from '../domain/duration.ts';
+import { DEFAULT_REORDER_WINDOW_MS } from '../intake/delivery-order.ts';
 import { KeyCreationBook } from '../domain/key-creation.ts';
 
 
@@ -153,7 +154,9 @@ export async function replayLogs(options: ReplayOptions): Promise<ReplayResult> 
   const keyCreatedAt = earliestOf(options.keyCreatedAt, loggedKeys.lookup);
   const detector = createDetector({ store, policy: options.policy, scoring: options.scoring, windowMs, keyCreatedAt });
   const report = new IntakeReport();
-  const stream = new EventStream(report, batchWindowMs, { urgentLane: true });
+  // Copies of a record meet within its second in time order; a late one within the reorder window.
+  const dedupHorizonMs = 2 * Math.max(options.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS, HOUR_MS);
+  const stream = new EventStream(report, batchWindowMs, { urgentLane: true, dedupHorizonMs });
 
   const normalize = { ...options.normalize, callerCache: new CallerCache() };
   const files = await listLogFiles(options.paths, report);

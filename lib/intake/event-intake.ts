@@ -120,15 +120,15 @@ export class EventStream {
   constructor(
     private readonly report: IntakeReport,
     private readonly batchWindowMs: number,
-    options: { urgentLane?: boolean; dedupCapacity?: number } = {},
+    options: { urgentLane?: boolean; dedupCapacity?: number; dedupHorizonMs?: number } = {},
   ) {
-    this.dedup = new EventDeduplicator(options.dedupCapacity ?? 200_000);
+    this.dedup = new EventDeduplicator(options.dedupCapacity ?? 200_000, options.dedupHorizonMs);
     this.urgentLane = options.urgentLane ?? false;
   }
 
   /** Counts the event as unique (true) or as a duplicate (false), without batching it. */
   unique(event: AccessEvent): boolean {
-    if (!this.dedup.firstSeen(event.eventId)) {
+    if (!this.dedup.firstSeen(event.eventId, event.eventTime)) {
       this.report.duplicates++;
       return false;
     }
