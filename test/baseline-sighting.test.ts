@@ -40,5 +40,14 @@ describe('a sighting merged into a baseline', () => {
 
     const beyond = applySighting(next.baseline, sighting(T0 + 2, ['198.18.0.0/24']));
     expect(beyond.changed).toBe(false);
+
+    // A copy read back from a store, and a copy with room made by the tuning, are counted afresh.
+    const read = applySighting(structuredClone(next.baseline), sighting(T0 + 3, ['198.18.1.0/24']));
+    expect(read.changed).toBe(false);
+    const pruned = structuredClone(next.baseline);
+    delete pruned.networks['10.0.0.0/16'];
+    const roomy = applySighting(pruned, sighting(T0 + 4, ['198.18.2.0/24', '198.18.3.0/24']));
+    expect(Object.keys(roomy.baseline.networks)).toHaveLength(BASELINE_CAPS.networks);
+    expect(roomy.baseline.networks['198.18.2.0/24']).toBe(T0 + 4);
   });
 });

@@ -104,15 +104,22 @@ export function collectSightings(events: Iterable<AccessEvent>): Map<string, Sig
   return sightings;
 }
 
+/**
+ * Key counts of the baseline maps {@link mergeFirstSeen} has counted, kept as it adds keys (nothing
+ * else adds to or deletes from a baseline's maps; the tuning and the stores make new ones). A map
+ * at its cap (a presigning role's addresses) was counted again for every batch that brought a new
+ * address: a tenth of a replay's scoring time on the imaging world.
+ */
+const keyCounts = new WeakMap<Record<string, number>, number>();
+
 function mergeFirstSeen(target: Record<string, number>, seen: Map<string, number>, cap: number): boolean {
   let changed = false;
-  // Counted only when something new is seen: routine traffic sees nothing new, and counting the
-  // keys of a 200-network baseline for every sighting was a twentieth of a replay's time.
+  // Counted only when something new is seen: routine traffic sees nothing new.
   let size: number | undefined;
   for (const [key, time] of seen) {
     const known = target[key];
     if (known === undefined) {
-      size ??= Object.keys(target).length;
+      size ??= keyCounts.get(target) ?? Object.keys(target).length;
       if (size >= cap) continue;
       size++;
     } else if (known <= time) {
@@ -121,6 +128,7 @@ function mergeFirstSeen(target: Record<string, number>, seen: Map<string, number
     target[key] = time;
     changed = true;
   }
+  if (size !== undefined) keyCounts.set(target, size);
   return changed;
 }
 
