@@ -43,6 +43,20 @@ describe('the window cache of a detector', () => {
     expect(queries).toHaveLength(2);
   });
 
+  it('lets go of actors not read for its age, and keeps those read since', async () => {
+    const { store } = countingStore();
+    const cache = new WindowCache(store, 5 * MINUTE);
+    cache.at(0);
+    for (let i = 0; i < 50; i++) await cache.read(`${ACTOR}-${i}`, 99, 100);
+    cache.at(3 * MINUTE);
+    await cache.read(`${ACTOR}-recent`, 99, 100);
+    expect(cache.size).toBe(51);
+    cache.at(5 * MINUTE);
+    expect(cache.size).toBe(1);
+    cache.at(8 * MINUTE);
+    expect(cache.size).toBe(0);
+  });
+
   it('reads again for windows older than those it read', async () => {
     const { store, queries } = countingStore();
     const cache = new WindowCache(store, 5 * MINUTE);

@@ -34,9 +34,22 @@ export class WindowCache {
     private readonly maxActors = 20_000,
   ) {}
 
-  /** Sets the time reads are judged against: the decision time of the batch being decided. */
+  /**
+   * Sets the time reads are judged against: the decision time of the batch being decided. Entries
+   * too old to answer a read any more are let go (the map is in the order of their reads), so the
+   * cache holds the actors of the last `maxAgeMs`, not every actor a month of replay has met.
+   */
   at(decisionTime: number): void {
     this.now = decisionTime;
+    for (const [actor, cached] of this.byActor) {
+      if (decisionTime - cached.readAt < this.maxAgeMs) break;
+      this.byActor.delete(actor);
+    }
+  }
+
+  /** Actors whose windows are held. */
+  get size(): number {
+    return this.byActor.size;
   }
 
   /** The actor's stored windows in `[fromWindow, toWindow]`, in order: the cached copy while it is fresh, else a read. */
