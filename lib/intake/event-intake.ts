@@ -103,8 +103,9 @@ export const isUrgent = (event: AccessEvent): boolean => event.operation === 'de
  * eventID and cut into batches of `batchWindowMs` of event time. A redelivered record carries its
  * first delivery's eventTime, so in time order its copies meet within the same second and the
  * bounded deduplicator is exact; duplicates and unique events are counted in the report. Every
- * path sorts its events first ({@link sortByEventTime}, replay's `TimeOrderSpool`), so no event
- * is ever older than the open batch. With `urgentLane`, {@link isUrgent} events are cut out as
+ * path sorts its events first ({@link sortByEventTime}, replay's `TimeOrderSpool` or its reorder
+ * window), so no event is older than the open batch, but for a record delivered later than
+ * replay's reorder window, which joins the open batch as it would in production. With `urgentLane`, {@link isUrgent} events are cut out as
  * batches of their own second, decided at its end, before any later event: what the urgent queue
  * gives the score function, while the other events of the open batch wait for its end.
  */
