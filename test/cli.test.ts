@@ -48,6 +48,21 @@ describe('keysentry replay --json', () => {
     expect(capture.stderr()).toBe('');
   });
 
+  it('says which order it took: by delivery stamp by default, everything sorted first with --sort-all', async () => {
+    const delivered = captureIo();
+    expect(await runCli(['replay', '--reorder-window', '2h', join(dir, 'AWSLogs')], delivered.io)).toBe(0);
+    expect(delivered.stdout()).toMatch(/^Order: decided while reading, files by delivery stamp, at most [\d,]+ events held to reorder$/m);
+    const sorted = captureIo();
+    expect(await runCli(['replay', '--sort-all', join(dir, 'AWSLogs')], sorted.io)).toBe(0);
+    expect(sorted.stdout()).toMatch(/^Order: every record sorted first$/m);
+    // The same decisions either way.
+    const incidents = (text: string): string => text.slice(0, text.indexOf('Read '));
+    expect(incidents(sorted.stdout())).toBe(incidents(delivered.stdout()));
+    const wrong = captureIo();
+    expect(await runCli(['replay', '--reorder-window', 'soon', join(dir, 'AWSLogs')], wrong.io)).toBe(2);
+    expect(wrong.stderr()).toContain('--reorder-window');
+  });
+
   it('draws a progress bar on stderr only when stderr is a terminal', async () => {
     const tty = captureIo(true);
     await runCli(['replay', join(dir, 'AWSLogs')], tty.io);
