@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import TinyQueue from 'tinyqueue';
 import type { AccessEvent } from '../domain/access-event.ts';
 import { compareEvents } from './time-order.ts';
 
@@ -37,7 +38,7 @@ export function deliveryTimeOf(path: string): number | undefined {
  * log-file path in production would.
  */
 export class ReorderWindow {
-  private readonly heap: AccessEvent[] = [];
+  private readonly heap = new TinyQueue<AccessEvent>([], compareEvents);
   private last: AccessEvent | undefined;
   /** Events that came after a later one had been handed on. */
   late = 0;
@@ -50,23 +51,15 @@ export class ReorderWindow {
       this.late++;
       return false;
     }
-    const heap = this.heap;
-    heap.push(event);
-    for (let i = heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (compareEvents(heap[parent] as AccessEvent, event) <= 0) break;
-      heap[i] = heap[parent] as AccessEvent;
-      heap[parent] = event;
-      i = parent;
-    }
-    if (heap.length > this.heldAtMost) this.heldAtMost = heap.length;
+    this.heap.push(event);
+    if (this.heap.length > this.heldAtMost) this.heldAtMost = this.heap.length;
     return true;
   }
 
   /** Hands on, in event-time order, every held event dated before `time`. */
   release(time: number): AccessEvent[] {
     const out: AccessEvent[] = [];
-    while (this.heap.length > 0 && (this.heap[0] as AccessEvent).eventTime < time) out.push(this.pop());
+    for (let next = this.heap.peek(); next !== undefined && next.eventTime < time; next = this.heap.peek()) out.push(this.heap.pop() as AccessEvent);
     if (out.length > 0) this.last = out[out.length - 1];
     return out;
   }
@@ -74,24 +67,5 @@ export class ReorderWindow {
   /** Hands on every held event (the end of the input). */
   drain(): AccessEvent[] {
     return this.release(Number.POSITIVE_INFINITY);
-  }
-
-  private pop(): AccessEvent {
-    const heap = this.heap;
-    const top = heap[0] as AccessEvent;
-    const end = heap.pop() as AccessEvent;
-    if (heap.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child = right < heap.length && compareEvents(heap[right] as AccessEvent, heap[left] as AccessEvent) < 0 ? right : left;
-      if (compareEvents(heap[child] as AccessEvent, end) >= 0) break;
-      heap[i] = heap[child] as AccessEvent;
-      i = child;
-    }
-    heap[i] = end;
-    return top;
   }
 }
