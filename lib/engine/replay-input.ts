@@ -74,7 +74,7 @@ async function* admitted(
   report: IntakeReport,
   options: ReplayInputOptions,
   deliveredAt?: Map<string, number>,
-): AsyncGenerator<{ source: string; events: Admitted[] }> {
+): AsyncGenerator<{ source: string; delivery: number | undefined; events: Admitted[] }> {
   for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: options.normalize, onFile: options.onFile })) {
     const vouchedFor = options.trustSource?.(batch.source) ?? true;
     const delivery = deliveredAt?.get(batch.source);
@@ -90,7 +90,7 @@ async function* admitted(
       if (!vouchedFor) event.unverified = true;
       events.push({ event, locate });
     }
-    yield { source: batch.source, events };
+    yield { source: batch.source, delivery, events };
   }
 }
 
@@ -109,7 +109,7 @@ async function* inDeliveryOrder(
   const reorder = new ReorderWindow();
   let source: string | undefined;
   for await (const batch of admitted(files, report, options, deliveredAt)) {
-    const delivery = deliveredAt.get(batch.source) as number;
+    const delivery = batch.delivery as number;
     if (batch.source !== source) {
       source = batch.source;
       const ready = reorder.release(delivery - windowMs);

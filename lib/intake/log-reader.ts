@@ -13,6 +13,7 @@ import {
   type OpeningSource,
 } from './log-file-reader.ts';
 import { readOutcomesInWorkers } from './log-reader-pool.ts';
+import { deliveryTimeOf } from './delivery-order.ts';
 import type { LogBatch, LogFile, OutcomeBatch, ReadProblems } from './read-types.ts';
 
 export { locateRecord, type LogReadOptions } from './log-file-reader.ts';
@@ -30,8 +31,6 @@ export interface ReadOutcomesOptions {
   /** Called as each file's turn comes, in order. */
   onFile?: (path: string) => void;
 }
-
-const CLOUDTRAIL_STAMP = /_(\d{8}T\d{4}Z)_/;
 
 /**
  * Lists the files under the given files and folders (walked recursively, symbolic links followed
@@ -74,10 +73,10 @@ export async function listLogFiles(paths: readonly string[], problems?: ReadProb
     for (const entry of entries.sort()) await walk(join(path, entry), false);
   };
   for (const path of paths) await walk(path, true);
-  const sortKey = (path: string): string => `${CLOUDTRAIL_STAMP.exec(basename(path))?.[1] ?? ''}\u0000${path}`;
+  // Files without a stamp first, then by delivery time; the path breaks ties.
   return found
-    .map((file) => ({ file, key: sortKey(file.path) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((file) => ({ file, delivered: deliveryTimeOf(file.path) ?? Number.NEGATIVE_INFINITY }))
+    .sort((a, b) => a.delivered - b.delivered || (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0))
     .map(({ file }) => file);
 }
 
