@@ -8,13 +8,12 @@ import { deliveryTimeOf, ReorderWindow } from '../lib/intake/delivery-order.ts';
 import { replayLogs, type ReplayResult } from '../lib/engine/replay.ts';
 import { listLogFiles, readLogFiles } from '../lib/intake/log-reader.ts';
 import { simulateScenario } from '../lib/simulator/index.ts';
-import { cloneRecord, loadRepairedRecords, pickRecord, type CloudTrailRecord } from './events/load-events.ts';
+import { getObjectRecord as record, type CloudTrailRecord } from './events/load-events.ts';
 
 // Files named with CloudTrail's delivery stamp are decided while the next ones are read, holding
 // only an hour of events; what the full sort gave must not change, and the bounds that replace
 // the whole-input profile (a record cannot postdate its file, nor lie a month before it, nor sit
 // in a file whose stamp stands apart) must hold.
-const GET = pickRecord(loadRepairedRecords(), 'GetObject', (r) => r.eventName === 'GetObject');
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const START = Date.parse('2026-10-05T00:00:00Z');
@@ -27,12 +26,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const iso = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
-const record = (id: string, eventTime: number | string): CloudTrailRecord =>
-  cloneRecord(GET, (r) => {
-    r.eventID = id;
-    r.eventTime = typeof eventTime === 'string' ? eventTime : iso(eventTime);
-  });
 /** `count` reads spread evenly over `days` from START. */
 const normal = (count: number, days: number): CloudTrailRecord[] =>
   Array.from({ length: count }, (_, i) => record(`n-${i}`, START + Math.floor((i * days * DAY) / count)));

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLogs, type ReplayResult } from '../lib/engine/replay.ts';
-import { cloneRecord, loadRepairedRecords, pickRecord, type CloudTrailRecord } from './events/load-events.ts';
+import { eventTimeText as iso, getObjectRecord as record, type CloudTrailRecord } from './events/load-events.ts';
 
 // A record dated 9999-12-31 once made replay run 416,106 weekly tunings; +275760-… never ended.
 // Dates far outside the bulk of the input are rejected, and tunings advance only over spans that
 // hold events. (How fast it runs belongs in the benchmarks; these tests count.)
-const GET = pickRecord(loadRepairedRecords(), 'GetObject', (r) => r.eventName === 'GetObject');
 const DAY = 86_400_000;
 const START = Date.parse('2026-10-05T00:00:00Z');
 
@@ -20,12 +19,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const iso = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
-const record = (id: string, eventTime: string): CloudTrailRecord =>
-  cloneRecord(GET, (r) => {
-    r.eventID = id;
-    r.eventTime = eventTime;
-  });
 /** `count` reads spread evenly over `days` from `start`. */
 const normal = (prefix: string, count: number, days: number, start = START): CloudTrailRecord[] =>
   Array.from({ length: count }, (_, i) => record(`${prefix}-${i}`, iso(start + Math.floor((i * days * DAY) / count))));

@@ -94,6 +94,19 @@ export function pickRecord(
   return found;
 }
 
+/** A time as CloudTrail writes `eventTime`: ISO 8601 to the second (`2026-10-05T00:00:00Z`). */
+export const eventTimeText = (time: number): string => new Date(time).toISOString().replace('.000Z', 'Z');
+
+let getObject: CloudTrailRecord | undefined;
+/** A copy of the corpus's first real `GetObject` record under another eventID, at another time. */
+export function getObjectRecord(eventId: string, eventTime: number | string): CloudTrailRecord {
+  getObject ??= pickRecord(loadRepairedRecords(), 'GetObject', (r) => r.eventName === 'GetObject');
+  return cloneRecord(getObject, (r) => {
+    r.eventID = eventId;
+    r.eventTime = typeof eventTime === 'string' ? eventTime : eventTimeText(eventTime);
+  });
+}
+
 /** One row of the honey-bucket CSV, by column header. */
 export type HoneyBucketRow = Record<string, string>;
 
