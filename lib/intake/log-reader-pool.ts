@@ -6,6 +6,7 @@ import { InputError } from '../domain/errors.ts';
 import { locateRecord, type LogReadOptions } from './log-file-reader.ts';
 import type { LogFile, OutcomeBatch, ReadProblems } from './read-types.ts';
 import type { OutcomeItem, WorkerMessage } from './log-reader-protocol.ts';
+import { decodeOutcomes } from './outcome-codec.ts';
 
 type Item = Extract<WorkerMessage, { type: 'item' }>['item'];
 /** Files a thread holds at once: the one it reads and the next, opened ahead. */
@@ -164,5 +165,5 @@ export async function* readOutcomesInWorkers(
 
 function outcomeBatch(source: string, item: OutcomeItem): OutcomeBatch {
   const { lines, members } = item;
-  return { source, outcomes: item.outcomes, locate: (index) => locateRecord(source, lines[index] ?? -1, members[index] ?? -1) };
+  return { source, outcomes: decodeOutcomes(item.outcomes), locate: (index) => locateRecord(source, lines[index] ?? -1, members[index] ?? -1) };
 }

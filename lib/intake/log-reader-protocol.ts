@@ -1,5 +1,5 @@
-import type { RecordOutcome } from '../domain/cloudtrail-record.ts';
 import type { FileItem } from './log-file-reader.ts';
+import type { EncodedOutcomes } from './outcome-codec.ts';
 
 /** Batches a reader thread may post for a file before the scoring thread has taken them. */
 export const CREDITS = 4;
@@ -11,10 +11,10 @@ export interface ReadRequest {
   explicit: boolean;
 }
 
-/** A batch of a file's records, normalised, with their places. */
+/** A batch of a file's records, normalised (encoded to cross threads), with their places. */
 export interface OutcomeItem {
   kind: 'outcomes';
-  outcomes: RecordOutcome[];
+  outcomes: EncodedOutcomes;
   lines: number[];
   members: number[];
 }

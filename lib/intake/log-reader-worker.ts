@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CallerCache, normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
 import { openLogSource, readLogSource, type LogReadOptions, type OpeningSource } from './log-file-reader.ts';
 import { CREDITS, type ReadRequest, type WorkerMessage } from './log-reader-protocol.ts';
+import { encodeOutcomes, transferablesOf } from './outcome-codec.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('log-reader-worker runs as a worker thread');
@@ -17,7 +18,7 @@ const outstanding = new Map<number, number>();
 let wake: (() => void) | undefined;
 let busy = false;
 
-const post = (message: WorkerMessage): void => port.postMessage(message);
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 async function waitForCredit(id: number): Promise<void> {
   while ((outstanding.get(id) ?? 0) >= CREDITS) await new Promise<void>((resolve) => (wake = resolve));
@@ -32,8 +33,8 @@ async function readFile(request: ReadRequest, source: OpeningSource): Promise<vo
     }
     await waitForCredit(request.id);
     outstanding.set(request.id, (outstanding.get(request.id) ?? 0) + 1);
-    const outcomes = item.records.map((record) => normalizeRecord(record, normalize));
-    post({ type: 'item', id: request.id, item: { kind: 'outcomes', outcomes, lines: item.lines, members: item.members } });
+    const outcomes = encodeOutcomes(item.records.map((record) => normalizeRecord(record, normalize)));
+    post({ type: 'item', id: request.id, item: { kind: 'outcomes', outcomes, lines: item.lines, members: item.members } }, transferablesOf(outcomes));
   }
   outstanding.delete(request.id);
   post({ type: 'done', id: request.id });
