@@ -2,6 +2,7 @@
 // Usage: tsx bench/measure.ts baseline DIR | replay DIR WORKERS | logfile DIR
 // `logfile` scores the files one by one as the score-logfile function does (one detector for the
 // container, which keeps its held counts across files), for the log-file path's store traffic.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { replayLogs } from '../lib/engine/replay.ts';
@@ -33,12 +34,29 @@ export interface Measurement {
   rejected: Record<string, number>;
   elapsedMs: number;
   cpuMs: number;
+  /** CPU of the main (scoring) thread alone, from /proc on Linux; null elsewhere. */
+  mainThreadCpuMs: number | null;
   maxRssMb: number;
+}
+
+/**
+ * The main thread's CPU in milliseconds: /proc/self/task/PID/stat's utime and stime (fields 14
+ * and 15, in clock ticks of 10 ms). With reader threads it is the thread that bounds a replay,
+ * and unlike elapsed time it does not count the time another process held the core.
+ */
+function mainThreadCpuMs(): number | null {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 const started = performance.now();
 const cpuBefore = process.cpuUsage();
-const result: Measurement = { mode, workers: 0, records: 0, events: 0, incidents: 0, writes: 0, writeUnits: null, readUnits: null, rejected: {}, elapsedMs: 0, cpuMs: 0, maxRssMb: 0 };
+const mainCpuBefore = mainThreadCpuMs();
+const result: Measurement = { mode, workers: 0, records: 0, events: 0, incidents: 0, writes: 0, writeUnits: null, readUnits: null, rejected: {}, elapsedMs: 0, cpuMs: 0, mainThreadCpuMs: null, maxRssMb: 0 };
 if (mode === 'baseline') {
   // The floor a one-thread reader cannot beat: read, decompress and parse every file, nothing else.
   for (const file of await listLogFiles([dir])) {
@@ -88,5 +106,7 @@ if (mode === 'baseline') {
 const cpu = process.cpuUsage(cpuBefore);
 result.elapsedMs = performance.now() - started;
 result.cpuMs = (cpu.user + cpu.system) / 1000;
+const mainCpuAfter = mainThreadCpuMs();
+result.mainThreadCpuMs = mainCpuBefore === null || mainCpuAfter === null ? null : mainCpuAfter - mainCpuBefore;
 result.maxRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify(result));
