@@ -73,35 +73,36 @@ function noteFirst(map: Map<string, number>, key: string | undefined, time: numb
  */
 export function collectSightings(events: Iterable<AccessEvent>): Map<string, Sighting> {
   const sightings = new Map<string, Sighting>();
-  const note = (id: string, kind: Sighting['kind'], event: AccessEvent): void => {
-    let sighting = sightings.get(id);
-    if (sighting === undefined) {
-      sighting = {
-        id,
-        kind,
-        firstSeen: event.eventTime,
-        lastSeen: event.eventTime,
-        days: new Set(),
-        networks: new Map(),
-        addresses: new Map(),
-        tools: new Map(),
-        buckets: new Map(),
-      };
-      sightings.set(id, sighting);
-    }
-    sighting.firstSeen = Math.min(sighting.firstSeen, event.eventTime);
-    sighting.lastSeen = Math.max(sighting.lastSeen, event.eventTime);
-    sighting.days.add(Math.floor(event.eventTime / DAY_MS));
-    noteFirst(sighting.networks, networkOf(event.sourceIp), event.eventTime);
-    noteFirst(sighting.addresses, event.sourceIp, event.eventTime);
-    noteFirst(sighting.tools, event.toolFamily, event.eventTime);
-    noteFirst(sighting.buckets, event.bucket, event.eventTime);
-  };
   for (const event of events) {
-    note(event.identity.principal, 'principal', event);
-    if (event.identity.longTermKey !== undefined) note(event.identity.longTermKey, 'key', event);
+    noteSighting(sightings, event.identity.principal, 'principal', event);
+    if (event.identity.longTermKey !== undefined) noteSighting(sightings, event.identity.longTermKey, 'key', event);
   }
   return sightings;
+}
+
+function noteSighting(sightings: Map<string, Sighting>, id: string, kind: Sighting['kind'], event: AccessEvent): void {
+  let sighting = sightings.get(id);
+  if (sighting === undefined) {
+    sighting = {
+      id,
+      kind,
+      firstSeen: event.eventTime,
+      lastSeen: event.eventTime,
+      days: new Set(),
+      networks: new Map(),
+      addresses: new Map(),
+      tools: new Map(),
+      buckets: new Map(),
+    };
+    sightings.set(id, sighting);
+  }
+  sighting.firstSeen = Math.min(sighting.firstSeen, event.eventTime);
+  sighting.lastSeen = Math.max(sighting.lastSeen, event.eventTime);
+  sighting.days.add(Math.floor(event.eventTime / DAY_MS));
+  noteFirst(sighting.networks, networkOf(event.sourceIp), event.eventTime);
+  noteFirst(sighting.addresses, event.sourceIp, event.eventTime);
+  noteFirst(sighting.tools, event.toolFamily, event.eventTime);
+  noteFirst(sighting.buckets, event.bucket, event.eventTime);
 }
 
 /**

@@ -66,7 +66,13 @@ export async function* orderedEvents(
   else yield* sortedOnDisk(files, report, options, stats);
 }
 
-type Admitted = { event: AccessEvent; locate: () => string };
+/** One file's admitted events, as read; `locate(i)` is where `events[i]` was read. */
+interface AdmittedBatch {
+  source: string;
+  delivery: number | undefined;
+  events: AccessEvent[];
+  locate(position: number): string;
+}
 
 /** The admitted events of the files, as read, with `deliveredAt` per file for the future bound. */
 async function* admitted(
@@ -74,23 +80,29 @@ async function* admitted(
   report: IntakeReport,
   options: ReplayInputOptions,
   deliveredAt?: Map<string, number>,
-): AsyncGenerator<{ source: string; delivery: number | undefined; events: Admitted[] }> {
+): AsyncGenerator<AdmittedBatch> {
   for await (const batch of readLogOutcomes(files, report, { workers: options.workers, normalize: options.normalize, onFile: options.onFile })) {
     const vouchedFor = options.trustSource?.(batch.source) ?? true;
     const delivery = deliveredAt?.get(batch.source);
-    const events: Admitted[] = [];
+    const events: AccessEvent[] = [];
+    // The record index of each admitted event: its place is written out only if it is counted.
+    const records: number[] = [];
+    // One function for the batch names the record being admitted, instead of one per record.
+    let current = 0;
+    const locateCurrent = (): string => batch.locate(current);
     for (const [index, outcome] of batch.outcomes.entries()) {
       // A creation in a file no digest vouched for could make an attacker's key look new: not taken.
       if (outcome.kind === 'skipped' && outcome.keyCreated !== undefined && vouchedFor) {
         options.onKeyCreated?.(outcome.keyCreated.accessKeyId, outcome.keyCreated.createdAt);
       }
-      const locate = (): string => batch.locate(index);
-      const event = admitOutcome(outcome, locate, report, options.intake, delivery);
+      current = index;
+      const event = admitOutcome(outcome, locateCurrent, report, options.intake, delivery);
       if (event === undefined) continue;
       if (!vouchedFor) event.unverified = true;
-      events.push({ event, locate });
+      events.push(event);
+      records.push(index);
     }
-    yield { source: batch.source, delivery, events };
+    yield { source: batch.source, delivery, events, locate: (position) => batch.locate(records[position] as number) };
   }
 }
 
@@ -117,8 +129,8 @@ async function* inDeliveryOrder(
     }
     const stampPlausible = plausibleStamps.isPlausible(delivery);
     const late: AccessEvent[] = [];
-    for (const { event, locate } of batch.events) {
-      if (!stampPlausible || event.eventTime < delivery - ISOLATION_GAP_MS) report.count(IMPLAUSIBLE_TIME, locate());
+    for (const [position, event] of batch.events.entries()) {
+      if (!stampPlausible || event.eventTime < delivery - ISOLATION_GAP_MS) report.count(IMPLAUSIBLE_TIME, batch.locate(position));
       else if (!reorder.add(event)) late.push(event);
     }
     if (late.length > 0) yield late;
@@ -133,8 +145,8 @@ async function* sortedOnDisk(files: readonly LogFile[], report: IntakeReport, op
   const spool = new TimeOrderSpool({ maxInMemory: options.sortMemoryEvents });
   const profile = new EventTimeProfile();
   for await (const batch of admitted(files, report, options)) {
-    for (const { event, locate } of batch.events) {
-      profile.add(event.eventTime, locate);
+    for (const [position, event] of batch.events.entries()) {
+      profile.add(event.eventTime, () => batch.locate(position));
       if (spool.full) await spool.spill();
       spool.add(event);
     }

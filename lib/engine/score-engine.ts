@@ -220,11 +220,10 @@ export function createDetector(options: DetectorOptions) {
     fromWindow: number,
   ): { span: WindowStats; readThenDeleted: number } {
     const span = createWindowStats(actor, identity.principal, identity.type, nowWindow);
-    const inSpan = (window: number): boolean => isInScoredSpan(window, nowWindow);
     const held = pending.get(actor) ?? new Map<number, { stats: WindowStats }>();
-    for (const [window, stats] of stored) if (inSpan(window)) mergeWindowStats(span, stats);
-    for (const [window, entry] of held) if (inSpan(window)) mergeWindowStats(span, entry.stats);
-    for (const event of fresh) if (inSpan(windowOf(event))) countEvent(span, event);
+    for (const [window, stats] of stored) if (isInScoredSpan(window, nowWindow)) mergeWindowStats(span, stats);
+    for (const [window, entry] of held) if (isInScoredSpan(window, nowWindow)) mergeWindowStats(span, entry.stats);
+    for (const event of fresh) if (isInScoredSpan(windowOf(event), nowWindow)) countEvent(span, event);
     if (span.deletedObjects.size === 0) return { span, readThenDeleted: 0 };
 
     const reads = new Set<string>();
@@ -372,9 +371,10 @@ export function createDetector(options: DetectorOptions) {
         // other containers wrote of it may decide it.
         const read = pending.has(actor) ? windowCache.read(actor, from, nowWindow) : windowCache.readAfresh(actor, from, nowWindow);
         for (const window of await read) stored.set(window.window, window);
-        const held = (event: AccessEvent): boolean =>
-          pending.get(actor)?.get(windowOf(event))?.events.has(event.eventId) === true;
-        const fresh = actorEvents.filter((event) => !stored.get(windowOf(event))?.eventIds.has(event.idHash) && !held(event));
+        const held = pending.get(actor);
+        const fresh = actorEvents.filter(
+          (event) => !stored.get(windowOf(event))?.eventIds.has(event.idHash) && held?.get(windowOf(event))?.events.has(event.eventId) !== true,
+        );
         if (fresh.length === 0) continue;
         sessionKeys.note(actor, fresh);
         outcome.fresh += fresh.length;

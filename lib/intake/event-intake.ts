@@ -55,9 +55,8 @@ export function admitOutcome(
   deliveredAt?: number,
 ): AccessEvent | undefined {
   report.records++;
-  const where = (): string => (typeof source === 'string' ? source : source());
   if (outcome.kind === 'rejected') {
-    report.count(outcome.reason, where());
+    report.count(outcome.reason, placeOf(source));
     return undefined;
   }
   if (outcome.kind === 'skipped') {
@@ -71,11 +70,13 @@ export function admitOutcome(
     return undefined;
   }
   if (deliveredAt !== undefined && event.eventTime > deliveredAt + MAX_FUTURE_MS) {
-    report.count(IMPLAUSIBLE_TIME, where());
+    report.count(IMPLAUSIBLE_TIME, placeOf(source));
     return undefined;
   }
   return event;
 }
+
+const placeOf = (source: string | (() => string)): string => (typeof source === 'string' ? source : source());
 
 /** Event time decided as one batch unless told otherwise: the SQS batching window's order of magnitude. */
 export const DEFAULT_BATCH_WINDOW_MS = 10_000;
