@@ -43,6 +43,23 @@ export function classifyUserAgent(userAgent: string): string {
  * (`s3.amazonaws.com`) or anything else is its own network.
  */
 export function networkOf(sourceIp: string): string {
+  let network = recentNetworks.get(sourceIp);
+  if (network === undefined) {
+    if (recentNetworks.size >= MAX_RECENT_NETWORKS) recentNetworks.clear();
+    network = parseNetwork(sourceIp);
+    recentNetworks.set(sourceIp, network);
+  }
+  return network;
+}
+
+/**
+ * The networks of the addresses seen last: every event's network is counted in its window and in
+ * its principal's sightings, and a batch's events come from a few addresses again and again.
+ */
+const recentNetworks = new Map<string, string>();
+const MAX_RECENT_NETWORKS = 10_000;
+
+function parseNetwork(sourceIp: string): string {
   const v4 = sourceIp.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/);
   if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
   if (sourceIp.includes(':')) {

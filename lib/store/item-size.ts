@@ -34,8 +34,22 @@ export function valueBytes(value: unknown): number {
 
 function numberBytes(value: number): number {
   if (!Number.isFinite(value)) return 0;
-  const digits = Math.abs(value).toString().replace('.', '').replace(/e.*$/, '').replace(/^0+/, '').replace(/0+$/, '').length;
-  return Math.ceil(Math.max(1, digits) / 2) + 1;
+  return Math.ceil(Math.max(1, significantDigits(Math.abs(value))) / 2) + 1;
+}
+
+/**
+ * The digits of `value` (≥ 0) between its first and last non-zero digit. Item sizes are summed on
+ * every write and most numbers are whole (counts, times, sizes): those are counted without being
+ * written out as text.
+ */
+function significantDigits(value: number): number {
+  if (!Number.isSafeInteger(value)) return value.toString().replace('.', '').replace(/e.*$/, '').replace(/^0+/, '').replace(/0+$/, '').length;
+  if (value === 0) return 0;
+  let rest = value;
+  while (rest % 10 === 0) rest /= 10;
+  let digits = 0;
+  for (; rest >= 1; rest = Math.floor(rest / 10)) digits++;
+  return digits;
 }
 
 /** The size of an item: each top-level attribute's name and value. */

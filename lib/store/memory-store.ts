@@ -144,7 +144,9 @@ class MemoryWindowStore implements WindowStore {
         this.compactionQueue.push(stored);
       }
       if (stored === undefined) {
-        stored = { ...createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window), revision: 0, eventIds: new Set() };
+        // Grown from the counter's own literal, not spread into a copy: every stored window keeps one
+        // hidden class, and the merge of each write into it stays a fast property access.
+        stored = Object.assign(createWindowStats(delta.actor, delta.principal, delta.identityType, delta.window), { revision: 0, eventIds: new Set<string>() });
         byWindow.set(delta.window, stored);
         this.compactionQueue.push(stored);
       }
