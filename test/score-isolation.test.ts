@@ -188,11 +188,17 @@ describe('S3\'s limits at intake (lib/domain/record-limits.ts)', () => {
   it('takes what S3 can produce: a 1,024-byte key, a 63-character bucket, a 6 TB download, counts as strings', () => {
     expect(at({ objectKey: 'k'.repeat(1024), bucket: 'b'.repeat(63), bytesOut: 6e12, bytesIn: '12345' })).toBeUndefined();
     expect(at({ bytesOut: S3_LIMITS.requestBytes, bytesIn: undefined })).toBeUndefined();
+    // Multi-byte keys at the limit: 341 three-byte characters, 512 two-byte ones, 256 four-byte ones.
+    expect(at({ objectKey: '鍵'.repeat(341) })).toBeUndefined();
+    expect(at({ objectKey: 'ø'.repeat(512) })).toBeUndefined();
+    expect(at({ objectKey: '😀'.repeat(256) })).toBeUndefined();
   });
 
   it('refuses what S3 cannot: a key over 1,024 bytes of UTF-8, a longer bucket name, negative or unbounded byte counts', () => {
     expect(at({ objectKey: 'k'.repeat(1025) })).toBe('object-key-too-long');
     expect(at({ objectKey: 'ø'.repeat(513) })).toBe('object-key-too-long');
+    expect(at({ objectKey: '鍵'.repeat(342) })).toBe('object-key-too-long');
+    expect(at({ objectKey: '😀'.repeat(257) })).toBe('object-key-too-long');
     expect(at({ bucket: 'b'.repeat(64) })).toBe('bucket-name-too-long');
     expect(at({ bytesOut: -1 })).toBe('bytes-out-of-range');
     expect(at({ bytesIn: '1e130' })).toBe('bytes-out-of-range');

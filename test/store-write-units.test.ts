@@ -3,7 +3,8 @@ import type { Sighting } from '../lib/domain/baseline.ts';
 import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
 import { itemBytes, readUnits, valueBytes, writeUnits } from '../lib/store/item-size.ts';
-import { windowItemBytes } from '../lib/store/window-item.ts';
+import { packHash, unpackHash, windowItemBytes } from '../lib/store/window-item.ts';
+import { setHash } from '../lib/domain/hash.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { createEmulatorDynamoDbClient, uniqueName } from './support/aws-clients.ts';
 
@@ -30,6 +31,27 @@ describe('DynamoDB item sizes', () => {
     expect(valueBytes(new Set(['ab', 'cde']))).toBe(5);
     expect(valueBytes({ a: 1 })).toBe(3 + 1 + 1 + 2);
     expect(valueBytes([true, null])).toBe(3 + 2 + 2);
+  });
+
+  it('sizes a number by its significant digits, whole or not', () => {
+    expect(valueBytes(0)).toBe(2);
+    expect(valueBytes(1_762_041_604_000)).toBe(6);
+    expect(valueBytes(-1_200)).toBe(2);
+    expect(valueBytes(123.456)).toBe(4);
+    expect(valueBytes(0.0015)).toBe(2);
+    expect(valueBytes(1e21)).toBe(2);
+    expect(valueBytes(Number.MAX_SAFE_INTEGER)).toBe(9);
+  });
+
+  it('packs a set hash in six bytes and keeps any other member whole', () => {
+    for (const member of [setHash('event-1'), '0', 'zzzzzzzz']) {
+      expect(packHash(member)).toHaveLength(6);
+      expect(unpackHash(packHash(member))).toBe(member);
+    }
+    for (const member of ['01', 'Obj-1', '', (2 ** 47).toString(36)]) {
+      expect(packHash(member)[0]).toBe(0xff);
+      expect(unpackHash(packHash(member))).toBe(member);
+    }
   });
 
   it('bills a write by the larger item of before and after, per started KB, and at least one unit', () => {

@@ -14,11 +14,15 @@ export const S3_LIMITS = {
 /** Why a record is beyond what S3 can produce. */
 export type LimitViolation = 'object-key-too-long' | 'bucket-name-too-long' | 'bytes-out-of-range';
 
-const utf8Bytes = (text: string): number => {
-  // Most keys are ASCII: the character count bounds the byte count from below, the exact count only when needed.
-  if (text.length > S3_LIMITS.objectKeyBytes) return text.length;
-  return new TextEncoder().encode(text).length;
-};
+/** UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair, two units, takes 4). */
+const MAX_UTF8_BYTES_PER_UNIT = 3;
+
+/** Whether a key is longer than S3 allows, encoded only when its length alone does not tell. */
+function keyTooLong(key: string): boolean {
+  if (key.length > S3_LIMITS.objectKeyBytes) return true;
+  if (key.length * MAX_UTF8_BYTES_PER_UNIT <= S3_LIMITS.objectKeyBytes) return false;
+  return new TextEncoder().encode(key).length > S3_LIMITS.objectKeyBytes;
+}
 
 /** A byte count as the record gives it (number or numeric string) outside `[0, requestBytes]`; absent counts are fine. */
 function outOfRange(raw: unknown): boolean {
@@ -30,7 +34,7 @@ function outOfRange(raw: unknown): boolean {
 
 /** The first of S3's limits a record's fields exceed, if any; the byte counts as the record has them. */
 export function checkS3Limits(fields: { bucket?: string; objectKey?: string; bytesOut: unknown; bytesIn: unknown }): LimitViolation | undefined {
-  if (fields.objectKey !== undefined && utf8Bytes(fields.objectKey) > S3_LIMITS.objectKeyBytes) return 'object-key-too-long';
+  if (fields.objectKey !== undefined && keyTooLong(fields.objectKey)) return 'object-key-too-long';
   if (fields.bucket !== undefined && fields.bucket.length > S3_LIMITS.bucketNameChars) return 'bucket-name-too-long';
   if (outOfRange(fields.bytesOut) || outOfRange(fields.bytesIn)) return 'bytes-out-of-range';
   return undefined;

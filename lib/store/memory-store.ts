@@ -97,10 +97,10 @@ class MemoryWindowStore implements WindowStore {
   private newestWindow = Number.NEGATIVE_INFINITY;
   /**
    * The size each window adds to its item at its last write (what a later write of the item
-   * rewrites; a compacted window keeps its written size), and each item's size, by `actor\0start`.
+   * rewrites; a compacted window keeps its written size), and each item's size, by actor and start.
    */
   private readonly partSizes = new WeakMap<StoredWindow, number>();
-  private readonly itemSizes = new Map<string, number>();
+  private readonly itemSizes = new Map<string, Map<number, number>>();
   private readonly sharedSets = new SharedSets();
 
   constructor(
@@ -173,9 +173,10 @@ class MemoryWindowStore implements WindowStore {
       const stored = byWindow.get(window);
       if (stored !== undefined) after += this.partSizes.get(stored) ?? 0;
     }
-    const key = `${written.actor}\u0000${start}`;
-    countWrite(this.counter, this.itemSizes.get(key) ?? 0, after);
-    this.itemSizes.set(key, after);
+    let sizes = this.itemSizes.get(written.actor);
+    if (sizes === undefined) this.itemSizes.set(written.actor, (sizes = new Map()));
+    countWrite(this.counter, sizes.get(start) ?? 0, after);
+    sizes.set(start, after);
   }
 
   /**
@@ -208,7 +209,8 @@ class MemoryWindowStore implements WindowStore {
     // One strongly consistent Query of the items that hold the range, whole: their total size, per
     // 4 KB; at least one unit, even when it finds nothing.
     let bytes = 0;
-    for (let start = itemStartOf(fromWindow); start <= toWindow; start += WINDOWS_PER_ITEM) bytes += this.itemSizes.get(`${actor}\u0000${start}`) ?? 0;
+    const sizes = this.itemSizes.get(actor);
+    for (let start = itemStartOf(fromWindow); start <= toWindow; start += WINDOWS_PER_ITEM) bytes += sizes?.get(start) ?? 0;
     this.counter.readUnits += readUnits(bytes);
     return found;
   }

@@ -61,13 +61,29 @@ export const HASHED_SETS: ReadonlySet<WindowField> = new Set<WindowField>(['read
 const PACKED_BYTES = 6;
 /** The first byte of a member that is not such a hash, stored as its UTF-8 bytes after it. */
 const RAW_MARK = 0xff;
-const isPackable = (value: string): boolean => value.length <= 10 && /^(0|[1-9a-z][0-9a-z]*)$/.test(value) && parseInt(value, 36) < SET_HASH_RANGE;
+
+/**
+ * The number a set hash is written for (base 36 without leading zeros, below `SET_HASH_RANGE`);
+ * undefined for any other member (a test's label). Read digit by digit: every member of a written
+ * window is sized on each write of its item.
+ */
+function setHashNumber(value: string): number | undefined {
+  if (value.length === 0 || value.length > 10 || (value.length > 1 && value[0] === '0')) return undefined;
+  let number = 0;
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    const digit = code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 122 ? code - 87 : -1;
+    if (digit < 0) return undefined;
+    number = number * 36 + digit;
+  }
+  return number < SET_HASH_RANGE ? number : undefined;
+}
 
 /** A hash set member as stored: a set hash in 6 bytes, anything else (a test's label) marked and kept whole. */
 export function packHash(value: string): Uint8Array {
-  if (!isPackable(value)) return Uint8Array.of(RAW_MARK, ...Buffer.from(value, 'utf8'));
+  let rest = setHashNumber(value);
+  if (rest === undefined) return Uint8Array.of(RAW_MARK, ...Buffer.from(value, 'utf8'));
   const packed = new Uint8Array(PACKED_BYTES);
-  let rest = parseInt(value, 36);
   for (let index = PACKED_BYTES - 1; index >= 0; index--) {
     packed[index] = rest % 256;
     rest = Math.floor(rest / 256);
@@ -81,7 +97,7 @@ export function unpackHash(bytes: Uint8Array): string {
   return bytes.reduce((value, byte) => value * 256 + byte, 0).toString(36);
 }
 
-const packedBytes = (value: string): number => (isPackable(value) ? PACKED_BYTES : 1 + Buffer.byteLength(value, 'utf8'));
+const packedBytes = (value: string): number => (setHashNumber(value) === undefined ? 1 + Buffer.byteLength(value, 'utf8') : PACKED_BYTES);
 
 /** A window's share of its item's size: its attributes' names and values, hash sets as packed. */
 export function windowPartBytes(window: StoredWindow): number {
