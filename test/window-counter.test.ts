@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessEvent } from '../lib/domain/access-event.ts';
 import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
 import { EventDeduplicator } from '../lib/intake/event-deduplicator.ts';
-import { aggregateBatch, countEvent, createWindowStats, type WindowStats } from '../lib/domain/window-counter.ts';
+import { aggregateBatch, countDistinctMembers, countEvent, createWindowStats, mergeWindowStats, type WindowStats } from '../lib/domain/window-counter.ts';
 import {
   cloneRecord,
   loadRecords,
@@ -142,6 +142,28 @@ describe('window counts of reads', () => {
     expect(stats.tools).toEqual(new Set(['aws-cli']));
     expect(stats.firstEventTime).toBe(Math.min(...events.map((e) => e.eventTime)));
     expect(stats.lastEventTime).toBe(Math.max(...events.map((e) => e.eventTime)));
+  });
+});
+
+describe('distinct objects over several windows', () => {
+  const window = (objects: number[]): WindowStats => {
+    const stats = createWindowStats('actor', 'principal', 'assumed-role', 1);
+    for (const object of objects) stats.readObjects.add(`object-${object}`);
+    return stats;
+  };
+  const merged = (windows: WindowStats[]): number => windows.reduce((span, stats) => mergeWindowStats(span, stats), window([])).readObjects.size;
+
+  it('counts an object read in two windows once, as merging the windows does', () => {
+    const windows = [window([1, 2, 3]), window([3, 4]), window([]), window([4, 5, 1])];
+    expect(countDistinctMembers(windows.map((w) => w.readObjects), 5_000)).toBe(5);
+    expect(merged(windows)).toBe(5);
+  });
+
+  it('stops at the cap a merged set stops at, whichever window is largest', () => {
+    const windows = [window([1, 2]), window([3, 4, 5, 6]), window([7, 1])];
+    expect(countDistinctMembers(windows.map((w) => w.readObjects), 6)).toBe(6);
+    expect(countDistinctMembers(windows.map((w) => w.readObjects), 100)).toBe(7);
+    expect(countDistinctMembers([], 100)).toBe(0);
   });
 });
 

@@ -1,5 +1,7 @@
 import { DAY_MS, HOUR_MS } from './duration.ts';
-import type { Reason, ReasonCode, ScoreInput } from './scoring-types.ts';
+import type { Baseline } from './baseline.ts';
+import type { Reason, ReasonCode, ScoreInput, ScoringSettings } from './scoring-types.ts';
+import type { WindowStats } from './window-counter.ts';
 
 
 /** What tells whether an actor is familiar, before its activity is looked at. */
@@ -121,30 +123,64 @@ export function needsKeyCreationDate(input: Pick<ScoreInput, 'identity' | 'key' 
   return identity.longTermKey !== undefined && (key === undefined || now - key.firstSeen < settings.unfamiliarDays * DAY_MS);
 }
 
+/** A kind of thing (network, tool, bucket) that is a novelty when the principal did not know it a day ago. */
+interface NoveltyRule {
+  code: ReasonCode;
+  points: number;
+  known(principal: Baseline): Record<string, number>;
+  seen(span: WindowStats): ReadonlySet<string>;
+  describe(things: string[], principal: Baseline, settings: ScoringSettings): string;
+}
+
+const NOVELTY_RULES: readonly NoveltyRule[] = [
+  {
+    code: 'new-network',
+    points: 15,
+    known: (principal) => principal.networks,
+    seen: (span) => span.networks,
+    describe: (things, principal, settings) =>
+      `from ${things.slice(0, 3).join(', ')}, not seen for this principal before the last ${settings.noveltyHours} h (${Object.keys(principal.networks).length} known networks)`,
+  },
+  {
+    code: 'new-tool',
+    points: 15,
+    known: (principal) => principal.tools,
+    seen: (span) => span.tools,
+    describe: (things, principal) => `with ${things.join(', ')}; known tools: ${Object.keys(principal.tools).join(', ') || 'none'}`,
+  },
+  {
+    code: 'new-bucket',
+    points: 10,
+    known: (principal) => principal.buckets,
+    seen: (span) => span.buckets,
+    describe: (things) => `in bucket ${things.slice(0, 3).join(', ')}, new for this principal`,
+  },
+];
+
 /** Networks, tools and buckets of the span first seen for a familiar principal within the novelty period. */
 function noveltiesOf(input: ScoreInput): Reason[] {
   const { principal, span, now, settings } = input;
   if (principal === undefined) return [];
   const noveltyMs = settings.noveltyHours * HOUR_MS;
-  const fresh = (known: Record<string, number>, things: Iterable<string>): string[] =>
-    [...things].filter((thing) => {
-      const first = known[thing];
-      return first === undefined || now - first < noveltyMs;
-    });
-  const novelties: Array<[ReasonCode, Record<string, number>, Set<string>, number, (things: string[]) => string]> = [
-    ['new-network', principal.networks, span.networks, 15, (things) =>
-      `from ${things.slice(0, 3).join(', ')}, not seen for this principal before the last ${settings.noveltyHours} h (${Object.keys(principal.networks).length} known networks)`],
-    ['new-tool', principal.tools, span.tools, 15, (things) =>
-      `with ${things.join(', ')}; known tools: ${Object.keys(principal.tools).join(', ') || 'none'}`],
-    ['new-bucket', principal.buckets, span.buckets, 10, (things) => `in bucket ${things.slice(0, 3).join(', ')}, new for this principal`],
-  ];
   const reasons: Reason[] = [];
-  for (const [code, known, seen, points, describe] of novelties) {
-    const things = fresh(known, seen);
-    if (things.length > 0) reasons.push({ code, message: describe(things), value: things.length, threshold: 0, points });
+  for (const rule of NOVELTY_RULES) {
+    const things = newThings(rule.known(principal), rule.seen(span), now, noveltyMs);
+    if (things.length > 0) reasons.push({ code: rule.code, message: rule.describe(things, principal, settings), value: things.length, threshold: 0, points: rule.points });
   }
   return reasons;
 }
+
+/** The things not known, or first seen less than `noveltyMs` before `now`. */
+function newThings(known: Record<string, number>, things: Iterable<string>, now: number, noveltyMs: number): string[] {
+  const found: string[] = [];
+  for (const thing of things) {
+    const first = known[thing];
+    if (first === undefined || now - first < noveltyMs) found.push(thing);
+  }
+  return found;
+}
+
+const hasReason = (reasons: readonly Reason[], code: ReasonCode): boolean => reasons.some((r) => r.code === code);
 
 /**
  * Scores how familiar the actor is: unfamiliarity (never seen, dormant, fresh or new key, first
@@ -160,9 +196,8 @@ export function assessFamiliarity(input: ScoreInput): Familiarity {
   const unfamiliarity = vouched ? undefined : unfamiliarityOf(input);
   const reasons: Reason[] = unfamiliarity === undefined ? [] : [unfamiliarity];
   if (principal !== undefined && (principalAge >= DAY_MS || vouched)) reasons.push(...noveltiesOf(input));
-  const has = (code: ReasonCode): boolean => reasons.some((r) => r.code === code);
   // A console session's tools are the console's (the browser, CloudShell) whoever holds it: its
   // network is all the context it has.
-  const newContext = has('new-network') && (has('new-tool') || input.identity.consoleSession === true);
+  const newContext = hasReason(reasons, 'new-network') && (hasReason(reasons, 'new-tool') || input.identity.consoleSession === true);
   return { reasons, unfamiliar: unfamiliarity !== undefined || newContext, newContext };
 }

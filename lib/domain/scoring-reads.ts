@@ -2,7 +2,7 @@ import type { VolumeBaseline, VolumeMetric } from './baseline.ts';
 import type { Familiarity } from './scoring-familiarity.ts';
 import type { Reason, ScoreInput } from './scoring-types.ts';
 import { formatBytes } from './text-format.ts';
-import type { WindowStats } from './window-counter.ts';
+import { countDistinctObjects, type WindowStats } from './window-counter.ts';
 
 /** The shortest duration a rate is measured over: event times have a resolution of one second. */
 const MIN_RATE_SECONDS = 10;
@@ -25,7 +25,7 @@ export function describeSpan(span: WindowStats): string {
  * hundreds. The lists before the reads do not dilute it.
  */
 export function readRatePerMinute(span: WindowStats): number {
-  const objects = span.readObjects.size;
+  const objects = countDistinctObjects(span);
   if (objects === 0) return 0;
   const first = Number.isFinite(span.firstReadTime) ? span.firstReadTime : span.firstEventTime;
   const last = Number.isFinite(span.lastReadTime) ? span.lastReadTime : span.lastEventTime;
@@ -50,7 +50,7 @@ export const ratioPoints = (ratio: number): number => (ratio >= 10 ? 40 : ratio 
  */
 function unfamiliarBulkRead(input: ScoreInput, familiarity: Familiarity, rate: number): Reason | undefined {
   const { span, settings } = input;
-  const objects = span.readObjects.size;
+  const objects = countDistinctObjects(span);
   if (objects < settings.unfamiliarReadFloor || rate < settings.unfamiliarReadRate) return undefined;
   const plain = objects >= settings.plainBulkObjects && rate >= PLAIN_BULK_RATE;
   const who = familiarity.newContext ? 'a familiar principal from a new network with a new tool' : 'an unfamiliar actor';
@@ -65,7 +65,7 @@ function unfamiliarBulkRead(input: ScoreInput, familiarity: Familiarity, rate: n
 
 function familiarBulkRead(input: ScoreInput): Reason | undefined {
   const { span, principal, settings } = input;
-  const objects = span.readObjects.size;
+  const objects = countDistinctObjects(span);
   const p99 = principal?.volume?.metrics.objects.p99 ?? 0;
   const threshold = ownThreshold(principal?.volume, 'objects', settings.volumeMultiplier, settings.familiarReadFloor);
   if (objects < threshold) return undefined;
@@ -113,7 +113,7 @@ function persistentRead(input: ScoreInput): Reason | undefined {
 export function scoreReadVolume(input: ScoreInput, familiarity: Familiarity): Reason[] {
   const { span, principal, fleet, settings } = input;
   const { unfamiliar } = familiarity;
-  const objects = span.readObjects.size;
+  const objects = countDistinctObjects(span);
   const rate = readRatePerMinute(span);
   const reasons: Reason[] = [];
   const bulk = unfamiliar ? unfamiliarBulkRead(input, familiarity, rate) : familiarBulkRead(input);
@@ -157,7 +157,7 @@ export function scoreReadVolume(input: ScoreInput, familiarity: Familiarity): Re
 export function scoreSweep(input: ScoreInput, familiarity: Familiarity): Reason | undefined {
   const { span, principal, settings } = input;
   if (span.lists === 0) return undefined;
-  const objects = span.readObjects.size;
+  const objects = countDistinctObjects(span);
   const rate = readRatePerMinute(span);
   const threshold = familiarity.unfamiliar
     ? Math.max(settings.sweepMinObjects, settings.unfamiliarReadFloor)

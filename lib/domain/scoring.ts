@@ -1,7 +1,7 @@
 import { assessFamiliarity, type Familiarity } from './scoring-familiarity.ts';
 import { describeSpan, ownThreshold, scoreReadVolume, scoreSweep } from './scoring-reads.ts';
 import type { Reason, Score, ScoreInput, ScoringSettings } from './scoring-types.ts';
-import { deletedObjectsOf, type WindowStats } from './window-counter.ts';
+import { countDistinctObjects, deletedObjectsOf, type WindowStats } from './window-counter.ts';
 
 export { isUnfamiliarIdentity, needsKeyCreationDate } from './scoring-familiarity.ts';
 export type { KeyCreationLookup, ReadHistory, Reason, ReasonCode, Score, ScoreInput, ScoringSettings } from './scoring-types.ts';
@@ -119,7 +119,7 @@ function scoreDeletes(input: ScoreInput, unfamiliar: boolean, newBucket: boolean
 function dormantKeyReadOf(input: ScoreInput, familiarity: Familiarity): Reason | undefined {
   const { span, history, settings } = input;
   if (!familiarity.reasons.some((r) => r.code === 'dormant-key')) return undefined;
-  const objects = Math.max(span.readObjects.size, history?.hourObjects ?? 0);
+  const objects = Math.max(countDistinctObjects(span), history?.hourObjects ?? 0);
   if (objects < settings.dormantReadMin) return undefined;
   return {
     code: 'dormant-key-read',

@@ -33,7 +33,8 @@ export interface WindowStats {
   readObjects: Set<string>;
   /**
    * Distinct objects read, kept as a number once a closed window lets its object sets go
-   * (the in-memory store compacts windows older than the read-then-delete horizon).
+   * (the in-memory store compacts windows older than the read-then-delete horizon), or once
+   * counted over a scored span's windows instead of copied (see {@link countDistinctObjects}).
    */
   distinctObjects?: number;
   deletedObjects: Set<string>;
@@ -135,6 +136,29 @@ export function countDistinctObjects(stats: WindowStats): number {
 }
 
 /**
+ * How many distinct members `sets` hold together, up to `cap`: the size of one set that each of
+ * them was added to with the cap (as {@link mergeWindowStats} sums windows), counted without
+ * building it. A span's windows of a bulk reader hold thousands of objects and it is summed at
+ * every batch: the largest set is taken as it is and only the others are looked up in it.
+ */
+export function countDistinctMembers(sets: readonly ReadonlySet<string>[], cap: number): number {
+  let largest: ReadonlySet<string> = new Set();
+  for (const set of sets) if (set.size > largest.size) largest = set;
+  let count = largest.size;
+  const others = new Set<string>();
+  for (const set of sets) {
+    if (set === largest) continue;
+    for (const member of set) {
+      if (count >= cap) return cap;
+      if (largest.has(member) || others.has(member)) continue;
+      others.add(member);
+      count++;
+    }
+  }
+  return Math.min(count, cap);
+}
+
+/**
  * Objects deleted in a window: the per-object records, or, when a trail has none, the keys its
  * multi-object delete requests named (estimated from their sizes), whichever is more.
  */
@@ -207,6 +231,16 @@ export function countEvent(stats: WindowStats, event: AccessEvent): void {
 
 /** Adds `delta` into `into` (same actor); used to merge a batch into stored totals and to sum windows. */
 export function mergeWindowStats(into: WindowStats, delta: WindowStats): WindowStats {
+  mergeWindowCounts(into, delta);
+  for (const value of delta.readObjects) addCapped(into.readObjects, value, SET_CAPS.objects);
+  return into;
+}
+
+/**
+ * {@link mergeWindowStats} but for the objects read, which the caller counts with
+ * {@link countDistinctMembers} instead of copying them.
+ */
+export function mergeWindowCounts(into: WindowStats, delta: WindowStats): WindowStats {
   into.events += delta.events;
   into.gets += delta.gets;
   into.heads += delta.heads;
@@ -220,7 +254,6 @@ export function mergeWindowStats(into: WindowStats, delta: WindowStats): WindowS
   into.bytesOut += delta.bytesOut;
   into.bytesIn += delta.bytesIn;
   into.errors += delta.errors;
-  for (const value of delta.readObjects) addCapped(into.readObjects, value, SET_CAPS.objects);
   for (const value of delta.deletedObjects) addCapped(into.deletedObjects, value, SET_CAPS.objects);
   for (const value of delta.buckets) addCapped(into.buckets, value, SET_CAPS.small);
   for (const value of delta.networks) addCapped(into.networks, value, SET_CAPS.small);

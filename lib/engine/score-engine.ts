@@ -20,11 +20,14 @@ import { itemStartOf, WINDOWS_PER_ITEM } from '../store/window-item.ts';
 import { WindowCache } from './window-cache.ts';
 import {
   aggregateBatch,
+  countDistinctMembers,
+  countDistinctObjects,
   countEvent,
   countReadThenDeleted,
   createWindowStats,
   isInScoredSpan,
-  mergeWindowStats,
+  mergeWindowCounts,
+  SET_CAPS,
   windowsInHorizon,
   type WindowStats,
 } from '../domain/window-counter.ts';
@@ -221,9 +224,21 @@ export function createDetector(options: DetectorOptions) {
   ): { span: WindowStats; readThenDeleted: number } {
     const span = createWindowStats(actor, identity.principal, identity.type, nowWindow);
     const held = pending.get(actor) ?? new Map<number, { stats: WindowStats }>();
-    for (const [window, stats] of stored) if (isInScoredSpan(window, nowWindow)) mergeWindowStats(span, stats);
-    for (const [window, entry] of held) if (isInScoredSpan(window, nowWindow)) mergeWindowStats(span, entry.stats);
+    // The objects read are counted over the windows' own sets, not copied into the span's: the
+    // span holds the batch's reads, and its distinct count covers them all.
+    const objectsRead: Array<ReadonlySet<string>> = [span.readObjects];
+    for (const [window, stats] of stored) {
+      if (!isInScoredSpan(window, nowWindow)) continue;
+      mergeWindowCounts(span, stats);
+      objectsRead.push(stats.readObjects);
+    }
+    for (const [window, entry] of held) {
+      if (!isInScoredSpan(window, nowWindow)) continue;
+      mergeWindowCounts(span, entry.stats);
+      objectsRead.push(entry.stats.readObjects);
+    }
     for (const event of fresh) if (isInScoredSpan(windowOf(event), nowWindow)) countEvent(span, event);
+    span.distinctObjects = countDistinctMembers(objectsRead, SET_CAPS.objects);
     if (span.deletedObjects.size === 0) return { span, readThenDeleted: 0 };
 
     const reads = new Set<string>();
@@ -263,7 +278,7 @@ export function createDetector(options: DetectorOptions) {
       lists: span.lists,
       errors: span.errors,
       bytesOut: span.bytesOut,
-      distinctObjects: span.readObjects.size,
+      distinctObjects: countDistinctObjects(span),
       buckets: [...span.buckets].slice(0, MAX_EVIDENCE_ITEMS),
       sampleObjects: pick(events.map((e) => (e.objectKey ? `${e.bucket}/${e.objectKey}` : undefined))),
       sourceIps: pick(events.map((e) => e.sourceIp)),
