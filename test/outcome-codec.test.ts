@@ -11,6 +11,15 @@ function acrossThreads(outcomes: RecordOutcome[]): RecordOutcome[] {
 
 const records = loadRepairedRecords();
 const getObject = pickRecord(records, 'GetObject', (r) => r.eventName === 'GetObject');
+const versionedDelete = (eventId: string) =>
+  cloneRecord(getObject, (r) => {
+    r.eventName = 'DeleteObject';
+    r.eventID = eventId;
+    r.errorCode = 'AccessDenied';
+    r.sessionCredentialFromConsole = 'true';
+    (r.requestParameters as Record<string, unknown>).versionId = 'v1';
+    (r.requestParameters as Record<string, unknown>).key = 'reports/"q3"\\\n\u2028\ud800.csv';
+  });
 
 describe('a batch of outcomes between threads', () => {
   it('arrives as the normaliser made it: every event, field, key order and skipped or rejected record', () => {
@@ -20,15 +29,12 @@ describe('a batch of outcomes between threads', () => {
       // A rejected record and a skipped one between the events keep their places.
       withoutField(getObject, 'eventID'),
       cloneRecord(getObject, (r) => (r.eventSource = 'ec2.amazonaws.com')),
-      // A versioned delete, an error, a console session and a key with characters JSON escapes.
-      cloneRecord(getObject, (r) => {
-        r.eventName = 'DeleteObject';
-        r.eventID = 'versioned-delete';
-        r.errorCode = 'AccessDenied';
-        r.sessionCredentialFromConsole = 'true';
-        (r.requestParameters as Record<string, unknown>).versionId = 'v1';
-        (r.requestParameters as Record<string, unknown>).key = 'reports/"q3"\\\n\u2028\ud800.csv';
-      }),
+      // A versioned delete, an error, a console session and a key with characters JSON escapes,
+      // twice, with a record without them and a rejected one between: values repeat across gaps.
+      versionedDelete('versioned-delete'),
+      getObject,
+      withoutField(getObject, 'eventTime'),
+      versionedDelete('versioned-delete-again'),
     ].map((record) => normalizeRecord(record, { callerCache: cache }));
     expect(new Set(batch.map((outcome) => outcome.kind))).toEqual(new Set(['event', 'skipped', 'rejected']));
 

@@ -33,6 +33,12 @@ type Carried = (typeof STRING_FIELDS)[number] | (typeof NUMBER_FIELDS)[number] |
 const everyFieldCarried: [Exclude<keyof AccessEvent, Carried>] extends [never] ? true : never = true;
 void everyFieldCarried;
 
+/**
+ * The fields that nearly every record has a value of its own for: they are appended as they come,
+ * without looking for an equal string already in the table.
+ */
+const OWN_FIELDS: ReadonlySet<string> = new Set<(typeof STRING_FIELDS)[number]>(['eventId', 'idHash', 'objectKey', 'objectHash', 'versionId', 'requestId']);
+const SHARED_SLOT = STRING_FIELDS.map((field) => !OWN_FIELDS.has(field));
 /** Each string field's slot. */
 const SLOT = Object.fromEntries(STRING_FIELDS.map((field, slot) => [field, slot])) as Record<(typeof STRING_FIELDS)[number], number>;
 /** Slots per event: its strings, then its caller. */
@@ -71,8 +77,10 @@ export function encodeOutcomes(outcomes: readonly RecordOutcome[]): EncodedOutco
   const slots = new Int32Array(outcomes.length * SLOTS);
   const numbers = new Float64Array(outcomes.length * NUMBER_FIELDS.length);
   const others: EncodedOutcomes['others'] = [];
-  const numberOf = (value: string | undefined): number => {
-    if (value === undefined) return NONE;
+  /** The last value numbered in each slot, and its number. */
+  const previous: Array<string | undefined> = [];
+  const previousNumber: number[] = [];
+  const numberOf = (value: string): number => {
     let number = stringNumbers.get(value);
     if (number === undefined) {
       number = strings.push(value) - 1;
@@ -88,7 +96,18 @@ export function encodeOutcomes(outcomes: readonly RecordOutcome[]): EncodedOutco
     const event = outcome.event;
     if (event.unverified !== undefined) throw new Error('an event is marked unverified after it is read, never in a reader thread');
     const base = index * SLOTS;
-    STRING_FIELDS.forEach((field, slot) => (slots[base + slot] = numberOf(event[field])));
+    for (let slot = 0; slot < STRING_FIELDS.length; slot++) {
+      const value = event[STRING_FIELDS[slot] as (typeof STRING_FIELDS)[number]];
+      if (value === undefined) slots[base + slot] = NONE;
+      else if (!SHARED_SLOT[slot]) slots[base + slot] = strings.push(value) - 1;
+      // The record before had the same caller, bucket and tool, mostly: equal strings compare
+      // faster than a long user agent hashes.
+      else if (value === previous[slot]) slots[base + slot] = previousNumber[slot] as number;
+      else {
+        previous[slot] = value;
+        slots[base + slot] = previousNumber[slot] = numberOf(value);
+      }
+    }
     let identity = identityNumbers.get(event.identity);
     if (identity === undefined) {
       identity = identities.push(event.identity) - 1;
