@@ -26,7 +26,7 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const MB = 1024 * 1024;
 
 /**
- * The node flags of the installed command (its `#!/usr/bin/env -S node …` line): every side of
+ * The node flags of the installed command (on its `#!/usr/bin/env -S node …` line, if any): every side of
  * the comparison runs with them, so the replay is measured as users run it.
  */
 const COMMAND_FLAGS = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(join(import.meta.dirname, '../bin/keysentry.mjs'), 'utf8'))?.[1] ?? '')
