@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IdentityType } from '../lib/domain/access-event.ts';
 import { classifyUserAgent, networkOf } from '../lib/domain/caller-origin.ts';
 import { CallerCache, normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
-import { resolveIdentity } from '../lib/domain/identity.ts';
+import { identityReadsAddress, resolveIdentity } from '../lib/domain/identity.ts';
 import {
   cloneRecord,
   loadHoneyBucketRows,
@@ -219,6 +219,36 @@ describe('resolveIdentity on the honey-bucket callers', () => {
     expect(new Set(users.map(({ identity }) => identity.actor)).size).toBe(
       new Set(users.map(({ userIdentity }) => userIdentity.principalId)).size,
     );
+  });
+});
+
+describe('which callers resolve differently by source address', () => {
+  const callers = [
+    ...records.flatMap((record) => (record.userIdentity === undefined ? [] : [{ userIdentity: record.userIdentity, account: record.recipientAccountId }])),
+    ...honeyBucket.map((row) => ({ userIdentity: parsePythonDict(row['User ID'] ?? '{}'), account: undefined })),
+    { userIdentity: { type: 'AWSService' }, account: undefined },
+    { userIdentity: { type: 'IAMUser', accountId: '111122223333' }, account: '111122223333' },
+  ];
+
+  it('resolves a caller the same from any address unless it is said to read the address', () => {
+    let reading = 0;
+    for (const { userIdentity, account } of callers) {
+      const [first, second] = [resolveIdentity(userIdentity, '198.51.100.7', account), resolveIdentity(userIdentity, '203.0.113.9', account)];
+      if (identityReadsAddress(userIdentity)) reading++;
+      else expect(second).toEqual(first);
+    }
+    expect(reading).toBeGreaterThan(0);
+    expect(reading).toBeLessThan(callers.length);
+  });
+
+  it('reads the address of an anonymous caller, a service without invokedBy and a caller with no key, ARN or id', () => {
+    const anonymous = callers.find(({ userIdentity }) => userIdentity.accountId === 'ANONYMOUS_PRINCIPAL');
+    for (const caller of [anonymous, callers.at(-2), callers.at(-1)]) {
+      if (caller === undefined) throw new Error('caller missing');
+      const { userIdentity, account } = caller;
+      expect(identityReadsAddress(userIdentity)).toBe(true);
+      expect(resolveIdentity(userIdentity, '198.51.100.7', account).actor).not.toBe(resolveIdentity(userIdentity, '203.0.113.9', account).actor);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import type { AccessEvent, Identity, Operation } from './access-event.ts';
 import { classifyUserAgent } from './caller-origin.ts';
 import { setHash } from './hash.ts';
-import { resolveIdentity, type UserIdentityRecord } from './identity.ts';
+import { identityReadsAddress, resolveIdentity, type UserIdentityRecord } from './identity.ts';
 import { hashObject } from './window-counter.ts';
 import { checkS3Limits, type LimitViolation } from './record-limits.ts';
 
@@ -241,7 +241,7 @@ export class CallerCache {
     const issuer = u.sessionContext?.sessionIssuer;
     const fields = [
       u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName,
-      u.sessionContext?.sourceIdentity, u.onBehalfOf?.userId, sourceIp, recipientAccountId,
+      u.sessionContext?.sourceIdentity, u.onBehalfOf?.userId, identityReadsAddress(u) ? sourceIp : undefined, recipientAccountId,
     ];
     // Only plain strings make a key: a damaged record with odd field types is resolved uncached.
     let key = '';

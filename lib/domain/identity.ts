@@ -22,6 +22,18 @@ const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
 /**
+ * Whether {@link resolveIdentity} reads the call's source address for this caller: an AWS service
+ * or an account principal (anonymous, cross-account), or a caller with neither key, ARN nor
+ * principal id, named by its address. Any other caller resolves the same from every address, so
+ * a cache of callers need not keep one entry per address (a presigning role's thousands).
+ */
+export function identityReadsAddress(userIdentity: UserIdentityRecord): boolean {
+  const type = str(userIdentity.type);
+  if (type === 'AWSService' || type === 'AWSAccount') return true;
+  return (str(userIdentity.accessKeyId) ?? str(userIdentity.arn) ?? str(userIdentity.principalId)) === undefined;
+}
+
+/**
  * Resolves who made a call from a CloudTrail `userIdentity`. Familiarity is learned on the
  * principal (the IAM user, or the issuing role for a role session, because session keys rotate
  * hourly), containment acts on the key or session. `ASIA…` does not mean a role: IAM users in the
