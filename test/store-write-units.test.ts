@@ -4,7 +4,7 @@ import { DynamoDbStore, ensureTables } from '../lib/aws/dynamodb-store.ts';
 import { createWindowStats, hashObject, type WindowStats } from '../lib/domain/window-counter.ts';
 import { itemBytes, readUnits, valueBytes, writeUnits } from '../lib/store/item-size.ts';
 import { packHash, unpackHash, windowItemBytes } from '../lib/store/window-item.ts';
-import { setHash } from '../lib/domain/hash.ts';
+import { hash53, setHash } from '../lib/domain/hash.ts';
 import { MemoryStore } from '../lib/store/memory-store.ts';
 import { createEmulatorDynamoDbClient, uniqueName } from './support/aws-clients.ts';
 
@@ -41,6 +41,12 @@ describe('DynamoDB item sizes', () => {
     expect(valueBytes(0.0015)).toBe(2);
     expect(valueBytes(1e21)).toBe(2);
     expect(valueBytes(Number.MAX_SAFE_INTEGER)).toBe(9);
+  });
+
+  it('writes a set hash as 47 bits of hash53 in base 36, short ones and those with inner zeros alike', () => {
+    const inputs = Array.from({ length: 2_000 }, (_, i) => `event-${i}`);
+    for (const input of inputs) expect(setHash(input)).toBe((hash53(input) % 2 ** 47).toString(36));
+    expect(inputs.some((input) => setHash(input).length < 9)).toBe(true);
   });
 
   it('packs a set hash in six bytes and keeps any other member whole', () => {
