@@ -243,12 +243,45 @@ describe('which callers resolve differently by source address', () => {
 
   it('reads the address of an anonymous caller, a service without invokedBy and a caller with no key, ARN or id', () => {
     const anonymous = callers.find(({ userIdentity }) => userIdentity.accountId === 'ANONYMOUS_PRINCIPAL');
-    for (const caller of [anonymous, callers.at(-2), callers.at(-1)]) {
+    // Anonymous by its account even with a principal id.
+    const anonymousWithId = { userIdentity: { type: 'AWSAccount', principalId: 'AIDAEXAMPLEEXAMPLE', accountId: 'ANONYMOUS_PRINCIPAL' }, account: undefined };
+    for (const caller of [anonymous, anonymousWithId, callers.at(-2), callers.at(-1)]) {
       if (caller === undefined) throw new Error('caller missing');
       const { userIdentity, account } = caller;
       expect(identityReadsAddress(userIdentity)).toBe(true);
       expect(resolveIdentity(userIdentity, '198.51.100.7', account).actor).not.toBe(resolveIdentity(userIdentity, '203.0.113.9', account).actor);
     }
+  });
+});
+
+describe('the caller cache', () => {
+  const callerCache = new CallerCache();
+  const eventFrom = (record: CloudTrailRecord, sourceIp: string) => {
+    const outcome = normalizeRecord(cloneRecord(record, (r) => (r.sourceIPAddress = sourceIp)), { callerCache });
+    if (outcome.kind !== 'event') throw new Error(`not an event: ${outcome.reason}`);
+    return outcome.event;
+  };
+
+  it('gives one caller from any address, and anonymous callers one each by address, in runs and alternating', () => {
+    const anonymous = cloneRecord(getObject, (r) => (r.userIdentity = { type: 'AWSAccount', principalId: '', accountId: 'ANONYMOUS_PRINCIPAL' }));
+    const first = eventFrom(getObject, '198.51.100.7');
+    const actors = [
+      eventFrom(getObject, '203.0.113.9'),
+      eventFrom(anonymous, '198.51.100.7'),
+      eventFrom(anonymous, '198.51.100.7'),
+      eventFrom(anonymous, '203.0.113.9'),
+      eventFrom(getObject, '203.0.113.9'),
+      eventFrom(anonymous, '198.51.100.7'),
+    ].map((event) => event.identity.actor);
+
+    expect(eventFrom(getObject, '203.0.113.9').identity).toBe(first.identity);
+    expect(actors).toEqual([first.identity.actor, 'anonymous:198.51.100.7', 'anonymous:198.51.100.7', 'anonymous:203.0.113.9', first.identity.actor, 'anonymous:198.51.100.7']);
+  });
+
+  it('tells apart consecutive records whose callers differ in one field', () => {
+    const other = cloneRecord(getObject, (r) => (r.userIdentity = { ...identityOf(getObject), arn: `${identityOf(getObject).arn}-other` }));
+    const [a, b, c] = [getObject, other, getObject].map((record) => eventFrom(record, '198.51.100.7').identity.arn);
+    expect([a, b, c]).toEqual([identityOf(getObject).arn, `${identityOf(getObject).arn}-other`, identityOf(getObject).arn]);
   });
 });
 

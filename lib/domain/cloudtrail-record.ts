@@ -223,6 +223,9 @@ export function normalizeRecord(input: unknown, options: NormalizeOptions = {}):
 export class CallerCache {
   private readonly entries = new Map<string, Identity>();
   private readonly tools = new Map<string, string>();
+  /** The caller of the last record resolved through the cache, and its fields. */
+  private last: Identity | undefined;
+  private lastFields: unknown[] = [];
 
   constructor(private readonly capacity = 10_000) {}
 
@@ -243,6 +246,8 @@ export class CallerCache {
       u.type, u.accessKeyId, u.arn, u.principalId, u.accountId, u.userName, u.invokedBy, issuer?.arn, issuer?.userName,
       u.sessionContext?.sourceIdentity, u.onBehalfOf?.userId, identityReadsAddress(u) ? sourceIp : undefined, recipientAccountId,
     ];
+    // Records come in runs of one caller: the same fields as the record before need no key.
+    if (this.last !== undefined && fields.every((field, at) => field === this.lastFields[at])) return this.last;
     // Only plain strings make a key: a damaged record with odd field types is resolved uncached.
     let key = '';
     for (const field of fields) {
@@ -256,6 +261,8 @@ export class CallerCache {
       identity = resolveIdentity(userIdentity, sourceIp, recipientAccountId);
       this.entries.set(key, identity);
     }
+    this.lastFields = fields;
+    this.last = identity;
     return identity;
   }
 }
