@@ -1,7 +1,7 @@
 // How a reader thread hands a batch of normalised records to the scoring thread. Posting the
 // events as objects makes the scoring thread rebuild every string and object of every event
-// (structured clone), and that was a sixth of its time. Here a batch travels as one table of the
-// distinct strings it uses (as JSON text), one array of string numbers and one of numbers (both
+// (structured clone), and that was a sixth of its time. Here a batch travels as one table of its
+// strings, each repeated value once (as JSON text), one array of string numbers and one of numbers (both
 // transferred without a copy) and the batch's distinct callers. The user agent, address, bucket,
 // event name and region that a thousand records repeat cross once, and the scoring thread
 // rebuilds each event as one object literal.
@@ -51,7 +51,7 @@ const NONE = -1;
 export interface EncodedOutcomes {
   count: number;
   /**
-   * The distinct strings, as JSON text: one string crosses at the cost of a copy, and parsing it
+   * The batch's strings, a repeated value once, as JSON text: one string crosses at the cost of a copy, and parsing it
    * costs the scoring thread a third of what rebuilding the strings one by one does.
    */
   strings: string;
