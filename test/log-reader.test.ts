@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { normalizeRecord } from '../lib/domain/cloudtrail-record.ts';
 import { IntakeReport } from '../lib/intake/intake-report.ts';
+import { openLogSource, openLogSourceNow, readLogSource, type FileItem, type OpeningSource } from '../lib/intake/log-file-reader.ts';
 import { listLogFiles, readLogFiles, type LogFile } from '../lib/intake/log-reader.ts';
 import {
   cloneRecord,
@@ -181,6 +182,26 @@ describe('readLogFiles on damaged files', () => {
     expect(files.map((file) => file.path)).toEqual([path]);
     expect(records).toEqual([]);
     expect(report.rejected).toEqual({ 'unreadable-file': 1 });
+  });
+
+  it("reads at once in a reader thread what it reads opened ahead: a small gzip file, one over 4 MiB that is streamed, and a vanished one", async () => {
+    const small = await put('small.json.gz', gzipSync(logFile([getObject, nthGet(1)])));
+    const large = await put('large.ndjson', ndjson(Array.from({ length: 4000 }, (_, i) => nthGet(i))));
+    const gone = join(tempDir.path(), 'gone.json');
+    expect((await stat(large)).size).toBeGreaterThan(4 * 1024 * 1024);
+    const itemsOf = async (path: string, open: (input: { path: string }) => OpeningSource) => {
+      const items: FileItem[] = [];
+      for await (const item of readLogSource(open({ path }), path, false)) items.push(item);
+      return items;
+    };
+
+    for (const path of [small, large, gone]) {
+      const now = await itemsOf(path, openLogSourceNow);
+      expect(now).toEqual(await itemsOf(path, openLogSource));
+      const records = now.flatMap((item) => (item.kind === 'batch' ? item.records : []));
+      expect(records).toHaveLength(path === small ? 2 : path === large ? 4000 : 0);
+    }
+    expect(await itemsOf(gone, openLogSourceNow)).toEqual([{ kind: 'count', reason: 'unreadable-file', location: gone }]);
   });
 
   it('yields nothing and no error for an empty file', async () => {

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
@@ -123,6 +124,27 @@ export function openLogSource(input: LogSource, options: LogReadOptions = {}): O
   const opening = openSource(input, { ...DEFAULTS, ...options });
   opening.catch(() => undefined);
   return { opening };
+}
+
+/**
+ * As {@link openLogSource}, for a thread that does nothing but read: a file small enough to be
+ * read whole is read at once, without the four trips through the I/O pool (open, stat, read,
+ * close) that left the reader threads waiting a third of the time on a trail of small files.
+ * A larger file is streamed as usual.
+ */
+export function openLogSourceNow(input: LogSource, options: LogReadOptions = {}): OpeningSource {
+  const limits = { ...DEFAULTS, ...options };
+  if ('bytes' in input) return openLogSource(input, options);
+  let fd: number | undefined;
+  try {
+    fd = openSync(input.path, 'r');
+    if (fstatSync(fd).size > WHOLE_FILE_BYTES) return openLogSource(input, options);
+    return { opening: Promise.resolve(fromBytes(readFileSync(fd), limits)) };
+  } catch {
+    return { opening: Promise.resolve(undefined) };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Lets go of a file opened ahead whose turn did not come. */

@@ -3,7 +3,7 @@
 // thread that scores them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CallerCache, normalizeRecord, type NormalizeOptions } from '../domain/cloudtrail-record.ts';
-import { openLogSource, readLogSource, type LogReadOptions, type OpeningSource } from './log-file-reader.ts';
+import { openLogSourceNow, readLogSource, type LogReadOptions, type OpeningSource } from './log-file-reader.ts';
 import { CREDITS, type ReadRequest, type WorkerMessage } from './log-reader-protocol.ts';
 import { encodeOutcomes, transferablesOf } from './outcome-codec.ts';
 
@@ -60,8 +60,8 @@ port.on('message', (message: { type: 'read' } & ReadRequest | { type: 'credit'; 
     wake?.();
     return;
   }
-  // Opened at once: a file given while another is read is on its way by the time its turn comes.
-  opening.set(message.id, openLogSource({ path: message.path }, settings.read));
+  // Read at once: a file given while another is read is in memory by the time its turn comes.
+  opening.set(message.id, openLogSourceNow({ path: message.path }, settings.read));
   requests.push(message);
   drain().catch((error: unknown) => post({ type: 'failed', id: message.id, message: String((error as Error)?.stack ?? error) }));
 });
