@@ -28,6 +28,28 @@ const STRING_FIELDS = [
 ] as const satisfies ReadonlyArray<keyof AccessEvent>;
 const NUMBER_FIELDS = ['eventTime', 'bytesOut', 'bytesIn'] as const satisfies ReadonlyArray<keyof AccessEvent>;
 
+/**
+ * An event's strings in the order of {@link STRING_FIELDS}, each read by its name: reading them
+ * through the list's names makes every read a look-up by a name not known in advance.
+ */
+const stringsOf = (event: AccessEvent): Array<string | undefined> => [
+  event.eventId,
+  event.idHash,
+  event.eventName,
+  event.operation,
+  event.bucket,
+  event.objectKey,
+  event.objectHash,
+  event.versionId,
+  event.errorCode,
+  event.sourceIp,
+  event.userAgent,
+  event.toolFamily,
+  event.requestId,
+  event.recipientAccountId,
+  event.region,
+];
+
 // Every field of an event travels: a field added to AccessEvent and not here fails to compile.
 type Carried = (typeof STRING_FIELDS)[number] | (typeof NUMBER_FIELDS)[number] | 'identity' | 'unverified';
 const everyFieldCarried: [Exclude<keyof AccessEvent, Carried>] extends [never] ? true : never = true;
@@ -57,7 +79,7 @@ export interface EncodedOutcomes {
   strings: string;
   /** `SLOTS` per event, in order: string numbers (or `NONE`), then the caller's number. */
   slots: Int32Array;
-  /** `eventTime`, `bytesOut`, `bytesIn` per event. */
+  /** {@link NUMBER_FIELDS} per event: `eventTime`, `bytesOut`, `bytesIn`. */
   numbers: Float64Array;
   identities: Identity[];
   /** The outcomes that are not events (skipped, rejected), by their place in the batch. */
@@ -88,16 +110,18 @@ export function encodeOutcomes(outcomes: readonly RecordOutcome[]): EncodedOutco
     }
     return number;
   };
-  outcomes.forEach((outcome, index) => {
+  for (let index = 0; index < outcomes.length; index++) {
+    const outcome = outcomes[index] as RecordOutcome;
     if (outcome.kind !== 'event') {
       others.push([index, outcome]);
-      return;
+      continue;
     }
     const event = outcome.event;
     if (event.unverified !== undefined) throw new Error('an event is marked unverified after it is read, never in a reader thread');
     const base = index * SLOTS;
-    for (let slot = 0; slot < STRING_FIELDS.length; slot++) {
-      const value = event[STRING_FIELDS[slot] as (typeof STRING_FIELDS)[number]];
+    const values = stringsOf(event);
+    for (let slot = 0; slot < values.length; slot++) {
+      const value = values[slot];
       if (value === undefined) slots[base + slot] = NONE;
       else if (!SHARED_SLOT[slot]) slots[base + slot] = strings.push(value) - 1;
       // The record before had the same caller, bucket and tool, mostly: equal strings compare
@@ -114,8 +138,11 @@ export function encodeOutcomes(outcomes: readonly RecordOutcome[]): EncodedOutco
       identityNumbers.set(event.identity, identity);
     }
     slots[base + IDENTITY_SLOT] = identity;
-    NUMBER_FIELDS.forEach((field, slot) => (numbers[index * NUMBER_FIELDS.length + slot] = event[field]));
-  });
+    const at = index * NUMBER_FIELDS.length;
+    numbers[at] = event.eventTime;
+    numbers[at + 1] = event.bytesOut;
+    numbers[at + 2] = event.bytesIn;
+  }
   return { count: outcomes.length, strings: JSON.stringify(strings), slots, numbers, identities, others };
 }
 
