@@ -44,7 +44,7 @@ class FileQueue {
 /**
  * A reader thread's garbage is a parsed batch at a time: a small young generation keeps its RSS
  * low. 8 MB instead of 16 took 25–35 MB off a replay with two threads but cost the benign ×20
- * world about 9 % of its speed (full bench, two rounds each, side by side: 24.0k against 25.9k–27.0k
+ * world about 9 % of its speed (two full bench runs of two rounds each: 24.0k against 25.9k–27.0k
  * records a second), so it stays at 16.
  */
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 };
