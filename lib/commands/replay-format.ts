@@ -32,7 +32,7 @@ export function formatSummary(summary: ReplaySummary): string {
     summary.order === 'delivery'
       ? `Order: decided while reading, files by delivery stamp, at most ${formatNumber(summary.heldToReorder)} events held to reorder` +
         (summary.lateEvents > 0 ? `; ${formatNumber(summary.lateEvents)} delivered later than --reorder-window, decided as they came (--sort-all puts them in place)` : '')
-      : `Order: every record sorted first${summary.sortRuns > 0 ? `, on disk in ${formatNumber(summary.sortRuns)} runs` : ''}`,
+      : `Order: every record sorted first${summary.sortRuns > 0 ? `, on disk in ${formatNumber(summary.sortRuns)} ${summary.sortRuns === 1 ? 'run' : 'runs'}` : ''}`,
     `Rejected: ${byReason(summary.rejected)}`,
     ...Object.entries(summary.rejectedExamples).map(([reason, sources]) => `  ${reason}: e.g. ${sources.join(', ')}`),
     `Incidents: ${summary.incidents} (${summary.contained} contained, ${summary.paged} paged)`,
